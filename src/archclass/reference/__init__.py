@@ -1,0 +1,63 @@
+"""Small PyTorch reference implementations of each architecture family.
+
+One file per family. Each file lists its models in a module-level ``REFERENCES`` tuple of
+:class:`ReferenceSpec`; :func:`catalog` discovers them, so adding a family is adding a file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ReferenceSpec:
+    """How to build and check one reference implementation."""
+
+    name: str
+    """Reference id, shown by `archclass reference list` and used by `probe --arch`."""
+    arch_id: str
+    """Registry id of the architecture this implements."""
+    factory: Callable[..., nn.Module]
+    """The class (or a function) called as factory(d_model=..., **kwargs)."""
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    """Hyperparameters for probing; chosen so every window and chunk is small against probe lengths."""
+    test_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    """Tiny hyperparameters for the unit tests (window/chunk sizes that do not divide test lengths)."""
+    state_scalars: Callable[[int, int, Mapping[str, Any]], int] | None = None
+    """Exact state scalars per sequence after T tokens: f(T, d_model, kwargs)."""
+
+
+def _iter_modules() -> list[str]:
+    package = importlib.import_module(__name__)
+    return sorted(info.name for info in pkgutil.iter_modules(package.__path__) if not info.name.startswith("_"))
+
+
+def catalog() -> dict[str, ReferenceSpec]:
+    """Every reference implementation, by reference name."""
+    specs: dict[str, ReferenceSpec] = {}
+    for module_name in _iter_modules():
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        for spec in getattr(module, "REFERENCES", ()):
+            if spec.name in specs:
+                raise RuntimeError(f"reference {spec.name!r} is defined twice")
+            specs[spec.name] = spec
+    return specs
+
+
+def for_arch(arch_id: str) -> ReferenceSpec | None:
+    """The reference implementation registered for a registry id, if any."""
+    for spec in catalog().values():
+        if spec.arch_id == arch_id or spec.name == arch_id:
+            return spec
+    return None
+
+
+def build(spec: ReferenceSpec, d_model: int, *, test: bool = False, **overrides: Any) -> nn.Module:
+    kwargs = {**(spec.test_kwargs if test else spec.kwargs), **overrides}
+    return spec.factory(d_model=d_model, **kwargs)

@@ -1,0 +1,116 @@
+"""Linear attention (Katharopoulos et al., 2020) and retention (RetNet, Sun et al., 2023).
+
+Both keep one d_k x d_v matrix per head as their whole state. Linear attention maps queries and
+keys through a positive feature map phi(x) = elu(x) + 1 and also keeps the normaliser z = sum phi(k);
+retention drops the normaliser and decays the state by a fixed gamma per head.
+
+    parallel:  y_t = sum_{s<=t} gamma^(t-s) (q_t . k_s) v_s           (a masked T x T product)
+    recurrent: S_t = gamma S_{t-1} + k_t^T v_t,   y_t = q_t S_t        (a d_k x d_v state)
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from archclass.reference import ReferenceSpec
+
+
+class _MatrixStateMixer(nn.Module):
+    """Shared projections; subclasses choose the feature map, decay and normaliser."""
+
+    normalise = False
+
+    def __init__(self, d_model: int, n_heads: int = 2) -> None:
+        super().__init__()
+        if d_model % n_heads:
+            raise ValueError(f"d_model={d_model} is not divisible by n_heads={n_heads}")
+        self.d_model, self.n_heads, self.d_head = d_model, n_heads, d_model // n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model, bias=False)
+        self.out = nn.Linear(d_model, d_model, bias=False)
+        self.register_buffer("gamma", self.decays(n_heads), persistent=False)
+
+    def decays(self, n_heads: int) -> Tensor:
+        return torch.ones(n_heads)
+
+    def feature(self, x: Tensor) -> Tensor:
+        return x
+
+    def _qkv(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        q, k, v = self.qkv(x).unflatten(-1, (3, self.n_heads, self.d_head)).unbind(-3)
+        return self.feature(q), self.feature(k) / math.sqrt(self.d_head), v
+
+    def forward(self, x: Tensor) -> Tensor:
+        q, k, v = (t.transpose(1, 2) for t in self._qkv(x))  # (batch, heads, T, d_head)
+        T = x.shape[1]
+        pos = torch.arange(T, device=x.device)
+        gap = (pos[:, None] - pos[None, :]).to(x.dtype)
+        mask = self.gamma.to(x.dtype)[:, None, None] ** gap.clamp(min=0) * (gap >= 0)
+        scores = (q @ k.transpose(-1, -2)) * mask
+        y = scores @ v
+        if self.normalise:
+            y = y / scores.sum(-1, keepdim=True)
+        return self.out(y.transpose(1, 2).flatten(-2))
+
+    def init_state(self, batch: int) -> dict[str, Tensor]:
+        p = self.qkv.weight
+        state = {"S": p.new_zeros(batch, self.n_heads, self.d_head, self.d_head)}
+        if self.normalise:
+            state["z"] = p.new_zeros(batch, self.n_heads, self.d_head)
+        return state
+
+    def step(self, x: Tensor, state: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+        q, k, v = self._qkv(x)  # (batch, heads, d_head)
+        gamma = self.gamma.to(x.dtype)[:, None, None]
+        S = gamma * state["S"] + k.unsqueeze(-1) * v.unsqueeze(-2)
+        y = torch.einsum("bhk,bhkv->bhv", q, S)
+        new = {"S": S}
+        if self.normalise:
+            z = state["z"] + k
+            y = y / torch.einsum("bhk,bhk->bh", q, z).unsqueeze(-1)
+            new["z"] = z
+        return self.out(y.flatten(-2)), new
+
+
+class LinearAttention(_MatrixStateMixer):
+    normalise = True
+
+    def feature(self, x: Tensor) -> Tensor:
+        return F.elu(x) + 1
+
+
+class RetNet(_MatrixStateMixer):
+    def decays(self, n_heads: int) -> Tensor:
+        # The paper's per-head decays: gamma_h = 1 - 2^(-5 - h) for h = 0..H-1 (spread over 5..8
+        # when there are many heads).
+        exponents = torch.linspace(5, 8, n_heads) if n_heads > 1 else torch.tensor([5.0])
+        return 1 - 2.0 ** (-exponents)
+
+
+def _matrix_state(T: int, d_model: int, kwargs: dict, normaliser: bool) -> int:
+    heads = kwargs.get("n_heads", 2)
+    d_head = d_model // heads
+    return heads * d_head * d_head + (heads * d_head if normaliser else 0)
+
+
+REFERENCES = (
+    ReferenceSpec(
+        name="linear-attention",
+        arch_id="linear-transformer",
+        factory=LinearAttention,
+        kwargs={"n_heads": 4},
+        test_kwargs={"n_heads": 2},
+        state_scalars=lambda T, d, kw: _matrix_state(T, d, kw, normaliser=True),
+    ),
+    ReferenceSpec(
+        name="retnet",
+        arch_id="retnet",
+        factory=RetNet,
+        kwargs={"n_heads": 4},
+        test_kwargs={"n_heads": 2},
+        state_scalars=lambda T, d, kw: _matrix_state(T, d, kw, normaliser=False),
+    ),
+)

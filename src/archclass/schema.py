@@ -1,0 +1,274 @@
+"""The registry entry schema: one pydantic model per YAML mapping in data/architectures.yaml.
+
+The models are strict (unknown fields are errors) because the registry is edited by hand in pull
+requests: a misspelt key silently ignored would be a research claim silently dropped. Every field
+carries a description, which ends up in the exported JSON Schema that editors use while typing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+#: Families, in the order the rendered taxonomy lists them.
+FAMILIES: tuple[str, ...] = (
+    "full-attention",
+    "sparse-attention",
+    "linear-attention",
+    "recurrent-transformer",
+    "memory-retrieval",
+    "ssm",
+    "long-convolution",
+    "linear-rnn",
+    "classic-rnn",
+    "theoretical",
+    "hybrid",
+)
+
+Family = Literal[
+    "full-attention",
+    "sparse-attention",
+    "linear-attention",
+    "recurrent-transformer",
+    "memory-retrieval",
+    "ssm",
+    "long-convolution",
+    "linear-rnn",
+    "classic-rnn",
+    "theoretical",
+    "hybrid",
+]
+
+#: The key order `archclass fmt` writes; also the order of the fields below.
+ENTRY_KEY_ORDER: tuple[str, ...] = (
+    "id",
+    "name",
+    "aliases",
+    "year",
+    "arxiv",
+    "url",
+    "family",
+    "summary",
+    "inference",
+    "components",
+    "hyperparameters",
+    "evidence",
+    "confidence",
+    "notes",
+    "reference",
+)
+INFERENCE_KEY_ORDER: tuple[str, ...] = (
+    "per_step_compute",
+    "state_size",
+    "state_scalars",
+    "retrieval",
+    "precision",
+    "claims",
+)
+
+SLUG = re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$")
+ARXIV_ID = re.compile(r"^\d{4}\.\d{4,5}$")
+SYMBOL = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+RESERVED_SYMBOLS = frozenset({"T", "d", "log", "sqrt", "min", "max", "O"})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Inference(_Strict):
+    """How one layer of the architecture decodes: the quantities the triangle is decided from."""
+
+    per_step_compute: str = Field(
+        description="Work of one decode step at position T, per layer, as a big-O expression in T, d "
+        "and declared hyperparameters, e.g. 'O(T d)' or 'O(d^2)'.",
+        examples=["O(d^2)", "O(T*d)", "O(w d)"],
+    )
+    state_size: str = Field(
+        description="Scalars carried from one step to the next, per layer, as a big-O expression, "
+        "e.g. 'O(T d)' for a KV cache or 'O(d^2)' for a matrix-valued recurrent state.",
+        examples=["O(d^2)", "O(T d)"],
+    )
+    state_scalars: str | None = Field(
+        default=None,
+        description="Optional exact count of state scalars per layer at concrete T, d and "
+        "hyperparameters (no O(...)), e.g. '2*T*d' for a KV cache. Used to check the registry "
+        "against measured reference implementations, where hand-written formulas go wrong.",
+        examples=["2*T*d", "d*n"],
+    )
+    retrieval: Literal["exact", "approximate", "none"] = Field(
+        description="How stored tokens are read back by content: 'exact' attention over every "
+        "stored key, 'approximate' retrieval (kNN, top-k, LSH, block selection) over a stored "
+        "memory, or 'none' when tokens are only folded into a summary state."
+    )
+    precision: Literal["fixed", "growing"] = Field(
+        default="fixed",
+        description="'fixed' for ordinary floating point; 'growing' for theoretical models whose "
+        "scalars need more bits as T grows (Siegelmann–Sontag RNNs).",
+    )
+    claims: list[Literal["efficient", "compact", "recall"]] = Field(
+        default_factory=list,
+        description="Properties the paper itself claims, if any. A claim of recall on a model "
+        "whose declared scaling is efficient and compact contradicts the theorem and is rejected.",
+    )
+
+
+class Hyperparameter(_Strict):
+    """A symbol used in complexity strings, with its meaning and a typical value."""
+
+    meaning: str = Field(description="What the symbol stands for; it must not grow with T.")
+    value: float | None = Field(
+        default=None,
+        description="A typical value from the paper, used to evaluate state sizes and the recall "
+        "bound numerically (override with `archclass classify --set SYMBOL=VALUE`).",
+    )
+
+
+class Component(_Strict):
+    """One kind of layer in a hybrid, and the fraction of layers that are of that kind."""
+
+    arch: str = Field(description="Id of another registry entry (not itself a hybrid).")
+    fraction: Annotated[float, Field(gt=0, le=1)] = Field(
+        description="Fraction of the hybrid's sequence-mixing layers of this kind; fractions sum to 1."
+    )
+
+
+class Architecture(_Strict):
+    """One registry entry: a published long-context sequence architecture."""
+
+    id: str = Field(description="Lower-case slug, unique in the registry, e.g. 'retnet'.")
+    name: str = Field(description="Name as the paper writes it.")
+    aliases: list[str] = Field(
+        default_factory=list,
+        description="Other names people type, e.g. ['retentive-network']; matched case-insensitively.",
+    )
+    year: Annotated[int, Field(ge=1980, le=2100)] = Field(description="Year of first publication.")
+    arxiv: str | None = Field(
+        default=None, description="arXiv identifier of the paper, e.g. '2307.08621' (no 'v1')."
+    )
+    url: str | None = Field(default=None, description="URL of the paper when it is not on arXiv.")
+    family: Family = Field(description="Architecture family; 'hybrid' for compositions.")
+    summary: str = Field(description="One sentence, in the registry's own words.")
+    inference: Inference | None = Field(
+        default=None, description="Decode-time scaling of one layer (not for hybrids)."
+    )
+    components: list[Component] | None = Field(
+        default=None, description="For hybrids only: the layer kinds and their fractions."
+    )
+    hyperparameters: dict[str, str | Hyperparameter] = Field(
+        default_factory=dict,
+        description="Symbols other than T and d used in complexity strings, all independent of T: "
+        "either a one-line meaning or {meaning, value}.",
+    )
+    evidence: str = Field(
+        description="Where in the paper the per-step compute and state size come from "
+        "(section, equation or figure), in the registry's own words."
+    )
+    confidence: Literal["high", "medium", "low"] = Field(
+        default="high",
+        description="How sure the registry is of the scaling: 'low' when the paper is ambiguous or "
+        "the literature disagrees (say so in the evidence or notes).",
+    )
+    notes: str | None = Field(
+        default=None, description="Caveats, disagreements in the literature, subtle cases."
+    )
+    reference: str | None = Field(
+        default=None,
+        description="Name of the archclass reference implementation that models this entry, if any.",
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(
+                f"{value!r} is not a slug: use lower-case letters, digits, '-' and '.', e.g. 'mamba-2'"
+            )
+        return value
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, value: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for alias in value:
+            key = alias.casefold()
+            if not alias.strip():
+                raise ValueError("an alias is empty")
+            if key in seen:
+                raise ValueError(f"alias {alias!r} is listed twice")
+            seen.add(key)
+        return value
+
+    @field_validator("arxiv", mode="before")
+    @classmethod
+    def _arxiv(cls, value: object) -> object:
+        if isinstance(value, float):
+            # YAML reads 2307.08621 unquoted as a float and drops trailing zeros (2310.1 for
+            # 2310.10000); refuse it rather than guess.
+            raise ValueError(f"write the arXiv id as a quoted string, e.g. '{value}'")
+        if isinstance(value, str) and not ARXIV_ID.match(value):
+            raise ValueError(f"{value!r} is not an arXiv id like '2307.08621' (no prefix, no version)")
+        return value
+
+    @field_validator("hyperparameters")
+    @classmethod
+    def _symbols(cls, value: dict[str, str | Hyperparameter]) -> dict[str, str | Hyperparameter]:
+        for symbol in value:
+            if not SYMBOL.match(symbol):
+                raise ValueError(f"hyperparameter {symbol!r} is not a valid symbol name")
+            if symbol in RESERVED_SYMBOLS:
+                raise ValueError(
+                    f"hyperparameter {symbol!r} is reserved (T is the position, d the width, "
+                    "log/sqrt/min/max are functions)"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> Architecture:
+        if not self.arxiv and not self.url:
+            raise ValueError("cite the paper: give 'arxiv' (preferred) or 'url'")
+        is_hybrid = self.family == "hybrid"
+        if is_hybrid and self.inference is not None:
+            raise ValueError("a hybrid has 'components', not 'inference'")
+        if is_hybrid and not self.components:
+            raise ValueError("a hybrid needs 'components': [{arch: ID, fraction: F}, ...]")
+        if not is_hybrid and self.components is not None:
+            raise ValueError("only family 'hybrid' may have 'components'")
+        if not is_hybrid and self.inference is None:
+            raise ValueError("missing 'inference' block (per_step_compute, state_size, retrieval)")
+        if self.components is not None:
+            total = sum(c.fraction for c in self.components)
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(f"component fractions sum to {total:g}, not 1")
+            names = [c.arch for c in self.components]
+            if len(set(names)) != len(names):
+                raise ValueError("a component is listed twice")
+        return self
+
+    @property
+    def is_hybrid(self) -> bool:
+        return self.components is not None
+
+    def hyperparameter_values(self) -> dict[str, float]:
+        return {
+            symbol: spec.value
+            for symbol, spec in self.hyperparameters.items()
+            if isinstance(spec, Hyperparameter) and spec.value is not None
+        }
+
+
+def json_schema() -> dict[str, object]:
+    """The JSON Schema of the registry file: a list of entries."""
+    item = Architecture.model_json_schema()
+    defs = item.pop("$defs", {})
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://github.com/archclass/archclass/taxonomy/architecture.schema.json",
+        "title": "archclass registry",
+        "description": "data/architectures.yaml: a list of architectures sorted by id.",
+        "type": "array",
+        "items": {"$ref": "#/$defs/Architecture"},
+        "$defs": {**defs, "Architecture": item},
+    }
