@@ -1,0 +1,3 @@
+from archclass.cli import main
+
+main()
