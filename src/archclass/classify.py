@@ -132,7 +132,9 @@ class _Defaulting(dict[str, Any]):
         return "{" + key + "}"
 
 
-def classify_facts(facts: Mapping[str, Any], context: Mapping[str, Any] | None = None) -> tuple[dict[str, bool], list[Firing]]:
+def classify_facts(
+    facts: Mapping[str, Any], context: Mapping[str, Any] | None = None
+) -> tuple[dict[str, bool], list[Firing]]:
     """Classify from facts alone: what the probe runner uses for measured growth classes."""
     return apply_rules({"hybrid": False, "precision": "fixed", **facts}, {**facts, **(context or {})})
 
@@ -202,9 +204,7 @@ def _leaf_facts(entry: Architecture) -> tuple[dict[str, Any], dict[str, Any]]:
     return facts, context
 
 
-def classify_entry(
-    entry: Architecture, registry: Registry, settings: BoundSettings | None = None
-) -> Classification:
+def classify_entry(entry: Architecture, registry: Registry, settings: BoundSettings | None = None) -> Classification:
     """Classify a registry entry (a hybrid through its components); refuse E+C+R claims."""
     settings = settings or BoundSettings()
     if entry.components:
@@ -275,9 +275,7 @@ def _classify_hybrid(entry: Architecture, registry: Registry, settings: BoundSet
     }
     flags, fired = apply_rules(facts, context)
     efficient, compact, recall = (flags[p] for p in PROPERTIES)
-    position = tuple(
-        sum(fraction * c.position[i] for _, fraction, c in classified) for i in range(3)
-    )
+    position = tuple(sum(fraction * c.position[i] for _, fraction, c in classified) for i in range(3))
     compute, state = growths(entry, registry)
     bound = None
     if efficient and compact:
@@ -310,13 +308,19 @@ def growths(entry: Architecture, registry: Registry) -> tuple[complexity.Growth,
     )
 
 
-def _hybrid_bound(classified: list[tuple[Architecture, float, Classification]], settings: BoundSettings) -> dict[str, Any]:
+def _hybrid_bound(
+    classified: list[tuple[Architecture, float, Classification]], settings: BoundSettings
+) -> dict[str, Any]:
     """A compact hybrid's state is the fraction-weighted mix of its layers' states."""
     per_layer = 0.0
     for part, fraction, result in classified:
         if result.bound is None or not result.bound.get("evaluated"):
-            return {"formula": FORMULA, "theorem": "E and C imply not R", "evaluated": False,
-                    "reason": f"state of component '{part.id}' could not be evaluated"}
+            return {
+                "formula": FORMULA,
+                "theorem": "E and C imply not R",
+                "evaluated": False,
+                "reason": f"state of component '{part.id}' could not be evaluated",
+            }
         per_layer += fraction * result.bound["state_scalars_per_layer"]
     n = per_layer * settings.layers
     bound = recall_bound(n, settings.bits, settings.vocab, settings.accuracy)

@@ -126,7 +126,9 @@ def parse(text: str, declared: Iterable[str] = ()) -> Complexity:
         rewritten = _insert_implicit_products(source)
         tree = ast.parse(rewritten, mode="eval").body
     except (SyntaxError, tokenize.TokenError, IndentationError) as error:
-        raise ComplexityError(f"{source!r} is not a valid expression ({error.msg if hasattr(error, 'msg') else error})") from None
+        raise ComplexityError(
+            f"{source!r} is not a valid expression ({error.msg if hasattr(error, 'msg') else error})"
+        ) from None
     if not (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "O"):
         raise ComplexityError(f"{source!r} must be a single O(...) with nothing outside it")
     if len(tree.args) != 1 or tree.keywords:
@@ -170,8 +172,7 @@ def _growth(node: ast.expr, allowed: set[str], symbols: set[str], source: str) -
             raise ComplexityError(f"{source!r}: {node.id} is a function; write {node.id}(...)")
         if node.id not in allowed:
             raise ComplexityError(
-                f"{source!r}: undeclared symbol {node.id!r}; use T and d, or declare "
-                f"{node.id!r} under hyperparameters"
+                f"{source!r}: undeclared symbol {node.id!r}; use T and d, or declare {node.id!r} under hyperparameters"
             )
         symbols.add(node.id)
         return LINEAR if node.id == POSITION else CONSTANT
@@ -223,7 +224,7 @@ def _growth(node: ast.expr, allowed: set[str], symbols: set[str], source: str) -
 
 
 def _evaluate(node: ast.expr, values: Mapping[str, float], source: str) -> float:
-    if isinstance(node, ast.Constant):
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
         return float(node.value)
     if isinstance(node, ast.Name):
         if node.id not in values:

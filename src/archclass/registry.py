@@ -43,7 +43,9 @@ class Registry:
         entry = self._index.get(name.strip().casefold())
         if entry is None:
             close = difflib.get_close_matches(name.casefold(), list(self._index), n=3, cutoff=0.6)
-            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "; 'archclass list' shows them all"
+            hint = (
+                f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "; 'archclass list' shows them all"
+            )
             raise ArchclassError(f"unknown architecture {name!r}{hint}")
         return entry
 
@@ -70,7 +72,11 @@ def _pydantic_issues(error: ValidationError, file: str, loaded: LoadedYaml, inde
     issues = []
     for problem in error.errors():
         # Drop the union-branch names pydantic inserts ('str', 'Hyperparameter') from the location.
-        loc = [str(part) for part in problem["loc"] if part not in ("str", "Hyperparameter", "function-after[_shape(), Architecture]")]
+        loc = [
+            str(part)
+            for part in problem["loc"]
+            if part not in ("str", "Hyperparameter", "function-after[_shape(), Architecture]")
+        ]
         field_path = ".".join(loc) or None
         message = problem["msg"]
         if problem["type"] == "extra_forbidden":
@@ -105,7 +111,9 @@ def validate_data(loaded: LoadedYaml, file: str) -> tuple[list[Architecture], li
             continue
         entries.append(entry)
         positions[entry.id] = index
-    issues.extend(check_registry(entries, file, lambda entry_id, field_path: _location(loaded, positions[entry_id], field_path)))
+    issues.extend(
+        check_registry(entries, file, lambda entry_id, field_path: _location(loaded, positions[entry_id], field_path))
+    )
     return entries, issues
 
 

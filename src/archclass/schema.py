@@ -145,15 +145,11 @@ class Architecture(_Strict):
         description="Other names people type, e.g. ['retentive-network']; matched case-insensitively.",
     )
     year: Annotated[int, Field(ge=1980, le=2100)] = Field(description="Year of first publication.")
-    arxiv: str | None = Field(
-        default=None, description="arXiv identifier of the paper, e.g. '2307.08621' (no 'v1')."
-    )
+    arxiv: str | None = Field(default=None, description="arXiv identifier of the paper, e.g. '2307.08621' (no 'v1').")
     url: str | None = Field(default=None, description="URL of the paper when it is not on arXiv.")
     family: Family = Field(description="Architecture family; 'hybrid' for compositions.")
     summary: str = Field(description="One sentence, in the registry's own words.")
-    inference: Inference | None = Field(
-        default=None, description="Decode-time scaling of one layer (not for hybrids)."
-    )
+    inference: Inference | None = Field(default=None, description="Decode-time scaling of one layer (not for hybrids).")
     components: list[Component] | None = Field(
         default=None, description="For hybrids only: the layer kinds and their fractions."
     )
@@ -171,9 +167,7 @@ class Architecture(_Strict):
         description="How sure the registry is of the scaling: 'low' when the paper is ambiguous or "
         "the literature disagrees (say so in the evidence or notes).",
     )
-    notes: str | None = Field(
-        default=None, description="Caveats, disagreements in the literature, subtle cases."
-    )
+    notes: str | None = Field(default=None, description="Caveats, disagreements in the literature, subtle cases.")
     reference: str | None = Field(
         default=None,
         description="Name of the archclass reference implementation that models this entry, if any.",
@@ -183,9 +177,7 @@ class Architecture(_Strict):
     @classmethod
     def _slug(cls, value: str) -> str:
         if not SLUG.match(value):
-            raise ValueError(
-                f"{value!r} is not a slug: use lower-case letters, digits, '-' and '.', e.g. 'mamba-2'"
-            )
+            raise ValueError(f"{value!r} is not a slug: use lower-case letters, digits, '-' and '.', e.g. 'mamba-2'")
         return value
 
     @field_validator("aliases")

@@ -59,7 +59,9 @@ def _refuse_aliases(root: yaml.Node) -> None:
     while stack:
         node = stack.pop()
         if id(node) in seen:
-            raise YamlError("YAML anchors and aliases (&name / *name) are not allowed in the registry", node.start_mark.line + 1)
+            raise YamlError(
+                "YAML anchors and aliases (&name / *name) are not allowed in the registry", node.start_mark.line + 1
+            )
         seen.add(id(node))
         if isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)

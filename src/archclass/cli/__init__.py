@@ -62,7 +62,7 @@ def main() -> None:
         from rich.markup import escape
 
         stderr.print(
-            f"[bold red]internal error:[/] {escape(type(error).__name__ + ": " + str(error))} "
+            "[bold red]internal error:[/] " + escape(f"{type(error).__name__}: {error}") + " "
             "(set ARCHCLASS_DEBUG=1 for the traceback, and please report it)",
             soft_wrap=True,
             markup=True,

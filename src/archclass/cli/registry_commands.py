@@ -30,7 +30,9 @@ RegistryOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON to stdout.")]
 
 
-def _settings(d: float, layers: int, bits: float, vocab: int, accuracy: float, length: float, sets: list[str]) -> BoundSettings:
+def _settings(
+    d: float, layers: int, bits: float, vocab: int, accuracy: float, length: float, sets: list[str]
+) -> BoundSettings:
     from archclass.classify import BoundSettings
 
     overrides: dict[str, float] = {}
@@ -42,7 +44,9 @@ def _settings(d: float, layers: int, bits: float, vocab: int, accuracy: float, l
             overrides[symbol.strip()] = float(value)
         except ValueError:
             raise typer.BadParameter(f"{item!r} is not SYMBOL=NUMBER, e.g. --set w=4096", param_hint="--set") from None
-    return BoundSettings(d=d, layers=layers, bits=bits, vocab=vocab, accuracy=accuracy, length=length, overrides=overrides)
+    return BoundSettings(
+        d=d, layers=layers, bits=bits, vocab=vocab, accuracy=accuracy, length=length, overrides=overrides
+    )
 
 
 def load(registry_file: Path | None) -> Registry:
@@ -70,18 +74,23 @@ def print_classification(entry: Architecture, result: Classification) -> None:
         kind = "inside the triangle, " + kind
     stdout.print(f"[bold]{escape(entry.name)}[/] ({entry.id}, {entry.year}, {entry.family})")
     stdout.print(f"  {flags}")
-    stdout.print(f"  placement [bold]{result.placement}[/] ({kind}); position (E, C, R) = {_format_position(result.position)}")
+    stdout.print(
+        f"  placement [bold]{result.placement}[/] ({kind}); position (E, C, R) = {_format_position(result.position)}"
+    )
     stdout.print(f"  per-step compute grows as {result.compute_growth}; state grows as {result.state_growth}")
     stdout.print("  rules fired:")
     for firing in result.rules:
         mark = "+" if firing.value else "-"
-        stdout.print(f"    {mark} {firing.property:9} [cyan]{firing.rule}[/]: {escape(firing.explanation)}", soft_wrap=True)
+        stdout.print(
+            f"    {mark} {firing.property:9} [cyan]{firing.rule}[/]: {escape(firing.explanation)}", soft_wrap=True
+        )
     if result.bound is not None:
         bound = result.bound
         stdout.print(f"  recall bound (E and C imply not R): {bound['formula']}")
         if bound.get("evaluated"):
             stdout.print(
-                f"    n = {bound['n']:.4g} state scalars ({bound['layers']} layers x {bound['state_scalars_per_layer']:.4g}, "
+                f"    n = {bound['n']:.4g} state scalars "
+                f"({bound['layers']} layers x {bound['state_scalars_per_layer']:.4g}, "
                 f"{escape(bound['state_from'])}, d = {bound['d']:g}), p = {bound['p']:g} bits, V = {bound['V']}, "
                 f"A = {bound['A']}:  K <= [bold]{bound['max_pairs']:.4g}[/] pairs, at any sequence length",
                 soft_wrap=True,
@@ -102,7 +111,9 @@ def register(app: typer.Typer) -> None:
         vocab: Annotated[int, typer.Option(help="Vocabulary size V of the values to recall.")] = 32000,
         accuracy: Annotated[float, typer.Option(help="Mean recall accuracy A.")] = 0.9,
         length: Annotated[float, typer.Option(help="Sequence length T where a state formula needs one.")] = 2**20,
-        set_: Annotated[list[str], typer.Option("--set", help="Hyperparameter value, SYMBOL=NUMBER (repeatable).")] = [],  # noqa: B006
+        set_: Annotated[
+            list[str], typer.Option("--set", help="Hyperparameter value, SYMBOL=NUMBER (repeatable).")
+        ] = [],  # noqa: B006
         registry_file: RegistryOption = None,
     ) -> None:
         """Place an architecture on the triangle and explain which rules fired.
@@ -125,8 +136,14 @@ def register(app: typer.Typer) -> None:
 
             table = Table("id", "placement", POSITION_HEADER, "compute", "state", "rules")
             for r in results:
-                table.add_row(r.id, r.placement, _format_position(r.position), r.compute_growth, r.state_growth,
-                              ", ".join(f.rule for f in r.rules))
+                table.add_row(
+                    r.id,
+                    r.placement,
+                    _format_position(r.position),
+                    r.compute_growth,
+                    r.state_growth,
+                    ", ".join(f.rule for f in r.rules),
+                )
             stdout.print(table)
             return
         assert arch is not None
@@ -151,8 +168,13 @@ def register(app: typer.Typer) -> None:
         result = classify_entry(entry, registry)
         probe = _latest_probe(entry.id)
         if json_:
-            emit_json({"entry": entry.model_dump(mode="json", exclude_none=True), "classification": result.as_dict(),
-                       "latest_probe": probe})
+            emit_json(
+                {
+                    "entry": entry.model_dump(mode="json", exclude_none=True),
+                    "classification": result.as_dict(),
+                    "latest_probe": probe,
+                }
+            )
             return
         from rich.markup import escape
 
@@ -164,13 +186,19 @@ def register(app: typer.Typer) -> None:
         stdout.print(f"  {escape(entry.summary)}", soft_wrap=True)
         if entry.inference:
             inf = entry.inference
-            stdout.print(f"  per-step compute {inf.per_step_compute}; state {inf.state_size}"
-                         + (f" (exactly {inf.state_scalars})" if inf.state_scalars else "")
-                         + f"; retrieval {inf.retrieval}; precision {inf.precision}")
+            stdout.print(
+                f"  per-step compute {inf.per_step_compute}; state {inf.state_size}"
+                + (f" (exactly {inf.state_scalars})" if inf.state_scalars else "")
+                + f"; retrieval {inf.retrieval}; precision {inf.precision}"
+            )
         for component in entry.components or []:
             stdout.print(f"  component {component.arch}: {component.fraction:.1%} of layers")
         for symbol, spec in entry.hyperparameters.items():
-            meaning = spec if isinstance(spec, str) else f"{spec.meaning}" + (f" (typically {spec.value:g})" if spec.value is not None else "")
+            meaning = (
+                spec
+                if isinstance(spec, str)
+                else f"{spec.meaning}" + (f" (typically {spec.value:g})" if spec.value is not None else "")
+            )
             stdout.print(f"  {symbol}: {escape(meaning)}")
         stdout.print(f"  evidence ({entry.confidence} confidence): {escape(entry.evidence)}", soft_wrap=True)
         if entry.notes:
@@ -179,9 +207,11 @@ def register(app: typer.Typer) -> None:
             stdout.print(f"  reference implementation: {entry.reference} (archclass probe --arch {entry.id})")
         stdout.print(f"  placement {result.placement}, position (E, C, R) = {_format_position(result.position)}")
         if probe:
-            stdout.print(f"  latest probe ({probe.get('created_at', '?')}, {probe.get('device', '?')}): "
-                         f"measured placement {probe.get('placement')}, state {probe.get('state_growth')}, "
-                         f"compute {probe.get('compute_growth')}")
+            stdout.print(
+                f"  latest probe ({probe.get('created_at', '?')}, {probe.get('device', '?')}): "
+                f"measured placement {probe.get('placement')}, state {probe.get('state_growth')}, "
+                f"compute {probe.get('compute_growth')}"
+            )
 
     @app.command("list", epilog="Example: archclass list --family ssm --json")
     def list_(
@@ -194,15 +224,26 @@ def register(app: typer.Typer) -> None:
         from archclass.schema import FAMILIES
 
         if family is not None and family not in FAMILIES:
-            raise typer.BadParameter(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}", param_hint="--family")
+            raise typer.BadParameter(
+                f"unknown family {family!r}; choose from {', '.join(FAMILIES)}", param_hint="--family"
+            )
         registry = load(registry_file)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for entry in registry:
             if family and entry.family != family:
                 continue
             result = classify_entry(entry, registry)
-            rows.append({"id": entry.id, "name": entry.name, "year": entry.year, "family": entry.family,
-                         "arxiv": entry.arxiv, "placement": result.placement, "confidence": entry.confidence})
+            rows.append(
+                {
+                    "id": entry.id,
+                    "name": entry.name,
+                    "year": entry.year,
+                    "family": entry.family,
+                    "arxiv": entry.arxiv,
+                    "placement": result.placement,
+                    "confidence": entry.confidence,
+                }
+            )
         if json_:
             emit_json(rows)
             return
@@ -210,8 +251,14 @@ def register(app: typer.Typer) -> None:
 
         table = Table("id", "name", "year", "family", "placement", "citation", title=f"{len(rows)} architectures")
         for row in rows:
-            table.add_row(row["id"], row["name"], str(row["year"]), row["family"], row["placement"],
-                          f"arXiv:{row['arxiv']}" if row["arxiv"] else "url")
+            table.add_row(
+                row["id"],
+                row["name"],
+                str(row["year"]),
+                row["family"],
+                row["placement"],
+                f"arXiv:{row['arxiv']}" if row["arxiv"] else "url",
+            )
         stdout.print(table)
 
     @app.command(epilog="Example: archclass validate data/architectures.yaml")
@@ -236,8 +283,14 @@ def register(app: typer.Typer) -> None:
         except YamlError as error:
             entries, issues = [], [Issue(str(file_path), str(error), error.line)]
         if json_:
-            emit_json({"file": str(file_path), "entries": len(entries), "ok": not issues,
-                       "issues": [issue.__dict__ for issue in issues]})
+            emit_json(
+                {
+                    "file": str(file_path),
+                    "entries": len(entries),
+                    "ok": not issues,
+                    "issues": [issue.__dict__ for issue in issues],
+                }
+            )
         else:
             for issue in issues:
                 stderr.print(str(issue), markup=False, soft_wrap=True)
@@ -251,7 +304,9 @@ def register(app: typer.Typer) -> None:
     @app.command(epilog="Example: archclass fmt --check")
     def fmt(
         path: Annotated[Optional[Path], typer.Argument(help="Registry file (default: the bundled registry).")] = None,
-        check: Annotated[bool, typer.Option("--check", help="Change nothing; exit 1 with a diff if not canonical.")] = False,
+        check: Annotated[
+            bool, typer.Option("--check", help="Change nothing; exit 1 with a diff if not canonical.")
+        ] = False,
     ) -> None:
         """Rewrite the registry canonically: sorted by id, keys in schema order, comments kept."""
         from archclass import fmt as formatter
@@ -280,8 +335,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command(epilog="Example: archclass schema --output taxonomy/architecture.schema.json")
     def schema(
-        output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
-        check: Annotated[bool, typer.Option("--check", help="Exit 1 if OUTPUT differs from the current schema.")] = False,
+        output: Annotated[
+            Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+        ] = None,
+        check: Annotated[
+            bool, typer.Option("--check", help="Exit 1 if OUTPUT differs from the current schema.")
+        ] = False,
     ) -> None:
         """Export the JSON Schema of registry entries (editors use it to validate while typing)."""
         from archclass.schema import json_schema
@@ -321,8 +380,10 @@ def register(app: typer.Typer) -> None:
             emit_json(result.as_dict())
             return
         stdout.print(f"{FORMULA}")
-        stdout.print(f"n = {state:g} scalars, p = {bits:g} bits ({result.state_bits:.4g} bits of state), "
-                     f"V = {vocab}, A = {accuracy}")
+        stdout.print(
+            f"n = {state:g} scalars, p = {bits:g} bits ({result.state_bits:.4g} bits of state), "
+            f"V = {vocab}, A = {accuracy}"
+        )
         stdout.print(f"K <= [bold]{result.max_pairs:.6g}[/] key-value pairs")
 
 

@@ -11,6 +11,8 @@ retention drops the normaliser and decays the state by a fixed gamma per head.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +33,7 @@ class _MatrixStateMixer(nn.Module):
         self.d_model, self.n_heads, self.d_head = d_model, n_heads, d_model // n_heads
         self.qkv = nn.Linear(d_model, 3 * d_model, bias=False)
         self.out = nn.Linear(d_model, d_model, bias=False)
+        self.gamma: Tensor
         self.register_buffer("gamma", self.decays(n_heads), persistent=False)
 
     def decays(self, n_heads: int) -> Tensor:
@@ -90,7 +93,7 @@ class RetNet(_MatrixStateMixer):
         return 1 - 2.0 ** (-exponents)
 
 
-def _matrix_state(T: int, d_model: int, kwargs: dict, normaliser: bool) -> int:
+def _matrix_state(T: int, d_model: int, kwargs: Mapping[str, Any], normaliser: bool) -> int:
     heads = kwargs.get("n_heads", 2)
     d_head = d_model // heads
     return heads * d_head * d_head + (heads * d_head if normaliser else 0)
