@@ -77,9 +77,7 @@ def taxonomy_markdown(registry: Registry) -> str:
             name = f"{_cell(entry.name)} (`{entry.id}`)"
             if entry.confidence != "high":
                 name += f" [{entry.confidence} confidence]"
-            lines.append(
-                f"| {name} | {entry.year} | {entry.family} | {_cell(compute)} | {_cell(state)} | {rules} |"
-            )
+            lines.append(f"| {name} | {entry.year} | {entry.family} | {_cell(compute)} | {_cell(state)} | {rules} |")
     return "\n".join(lines) + "\n"
 
 
@@ -185,8 +183,15 @@ def draw_triangle(data: dict[str, Any], png: Path, svg: Path) -> None:
     ]
     ax.legend(handles=handles, loc="upper left", fontsize=9, frameon=False, title="family")
     ax.set_title("Long-context architectures on the Efficiency-Compactness-Recall triangle", fontsize=14)
-    ax.text(0.5, -0.30, "dashed: a hybrid family's path as its attention (recall) share goes from 0 to 1; "
-            "clusters list every architecture at that point", ha="center", fontsize=9, color="#555555")
+    ax.text(
+        0.5,
+        -0.30,
+        "dashed: a hybrid family's path as its attention (recall) share goes from 0 to 1; "
+        "clusters list every architecture at that point",
+        ha="center",
+        fontsize=9,
+        color="#555555",
+    )
     ax.set_xlim(-0.45, 1.45)
     ax.set_ylim(-0.55, 1.0)
     ax.set_aspect("equal")
@@ -214,9 +219,18 @@ def _draw_cluster(ax: Any, x: float, y: float, members: list[dict[str, Any]]) ->
     offset = (dx / norm * 60, dy / norm * 60) if norm > 0.05 else (80, -40)
     ha = "left" if offset[0] >= 0 else "right"
     va = "bottom" if offset[1] >= 0 else "top"
-    ax.annotate(label, (x, y), xytext=offset, textcoords="offset points", fontsize=7, family="monospace",
-                ha=ha, va=va, bbox={"boxstyle": "round", "facecolor": "#f7f7f7", "edgecolor": "#cccccc"},
-                arrowprops={"arrowstyle": "-", "color": "#aaaaaa"})
+    ax.annotate(
+        label,
+        (x, y),
+        xytext=offset,
+        textcoords="offset points",
+        fontsize=7,
+        family="monospace",
+        ha=ha,
+        va=va,
+        bbox={"boxstyle": "round", "facecolor": "#f7f7f7", "edgecolor": "#cccccc"},
+        arrowprops={"arrowstyle": "-", "color": "#aaaaaa"},
+    )
 
 
 def render(registry: Registry, out_dir: Path, figure: bool = True) -> list[Path]:

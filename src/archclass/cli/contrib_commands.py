@@ -88,7 +88,9 @@ def _parse_hyper(items: list[str]) -> dict[str, tuple[str, float | None]]:
     for item in items:
         symbol, sep, rest = item.partition("=")
         if not sep or not symbol.strip():
-            raise typer.BadParameter(f"{item!r} is not SYMBOL=MEANING[:VALUE], e.g. w='window size:4096'", param_hint="--hyper")
+            raise typer.BadParameter(
+                f"{item!r} is not SYMBOL=MEANING[:VALUE], e.g. w='window size:4096'", param_hint="--hyper"
+            )
         meaning, _, value = rest.rpartition(":") if ":" in rest else (rest, "", "")
         try:
             number = float(value) if value else None
@@ -107,7 +109,9 @@ def _parse_components(items: list[str]) -> list[tuple[str, float]]:
         try:
             components.append((arch.strip(), float(fraction)))
         except ValueError:
-            raise typer.BadParameter(f"{item!r} is not ARCH=FRACTION, e.g. mamba=0.875", param_hint="--component") from None
+            raise typer.BadParameter(
+                f"{item!r} is not ARCH=FRACTION, e.g. mamba=0.875", param_hint="--component"
+            ) from None
         if not sep:
             raise typer.BadParameter(f"{item!r} is not ARCH=FRACTION", param_hint="--component")
     return components
@@ -131,11 +135,15 @@ def register(app: typer.Typer) -> None:
         compute: Annotated[Optional[str], typer.Option(help="Per-step compute, e.g. 'O(d^2)'.")] = None,
         state: Annotated[Optional[str], typer.Option(help="State size, e.g. 'O(T d)'.")] = None,
         retrieval: Annotated[Optional[str], typer.Option(help="exact | approximate | none.")] = None,
-        component: Annotated[list[str], typer.Option("--component", help="For hybrids: ARCH=FRACTION (repeatable).")] = [],  # noqa: B006
+        component: Annotated[
+            list[str], typer.Option("--component", help="For hybrids: ARCH=FRACTION (repeatable).")
+        ] = [],  # noqa: B006
         hyper: Annotated[list[str], typer.Option("--hyper", help="SYMBOL=MEANING[:VALUE] (repeatable).")] = [],  # noqa: B006
         evidence: Annotated[Optional[str], typer.Option(help="Where in the paper the scaling comes from.")] = None,
         confidence: Annotated[str, typer.Option(help="high | medium | low.")] = "medium",
-        registry_file: Annotated[Optional[Path], typer.Option("--registry", envvar="ARCHCLASS_REGISTRY", help="Registry file.")] = None,
+        registry_file: Annotated[
+            Optional[Path], typer.Option("--registry", envvar="ARCHCLASS_REGISTRY", help="Registry file.")
+        ] = None,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the entry; change nothing.")] = False,
     ) -> None:
         """Add an architecture: scaffold the entry, insert it in sorted place, validate the file.
@@ -195,5 +203,8 @@ def register(app: typer.Typer) -> None:
         temporary = file_path.with_suffix(file_path.suffix + ".tmp")
         temporary.write_text(updated, encoding="utf-8")
         temporary.replace(file_path)
-        stderr.print(f"added '{fields['id']}' to {file_path} ({len(entries)} entries); "
-                     f"next: archclass classify --arch {fields['id']}", markup=False)
+        stderr.print(
+            f"added '{fields['id']}' to {file_path} ({len(entries)} entries); "
+            f"next: archclass classify --arch {fields['id']}",
+            markup=False,
+        )

@@ -15,8 +15,12 @@ def register(app: typer.Typer) -> None:
     @app.command(epilog="Example: archclass render --check")
     def render(
         out: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: taxonomy/).")] = None,
-        check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 if the committed files are stale.")] = False,
-        figure: Annotated[bool, typer.Option("--figure/--no-figure", help="Also draw triangle.png and triangle.svg.")] = True,
+        check: Annotated[
+            bool, typer.Option("--check", help="Write nothing; exit 1 if the committed files are stale.")
+        ] = False,
+        figure: Annotated[
+            bool, typer.Option("--figure/--no-figure", help="Also draw triangle.png and triangle.svg.")
+        ] = True,
         registry_file: RegistryOption = None,
     ) -> None:
         """Write taxonomy/TAXONOMY.md, triangle.json and the triangle figure (PNG and SVG)."""

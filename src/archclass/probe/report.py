@@ -1,0 +1,96 @@
+"""Human output of probe results: a Rich table, a verdict line, log-log plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def measurement_table(result: dict[str, Any]) -> Table:
+    table = Table(
+        title=f"probe: {result['target']} on {result['device']} ({result['dtype']}, d_model={result['d_model']})"
+    )
+    for column in ("T", "state scalars", "max state", "step FLOPs", "step bytes", "step time"):
+        table.add_column(column, justify="right")
+    if result.get("copy_bandwidth_bytes_per_s"):
+        table.add_column("of copy bw", justify="right")
+    for m in result["measurements"]:
+        row = [
+            str(m["length"]),
+            f"{m['state_scalars']:,}",
+            f"{m['max_state_scalars']:,}",
+            f"{m['max_step_flops']:,}",
+            f"{m['max_step_bytes']:,}",
+            f"{m['step_seconds'] * 1e6:,.1f} µs",
+        ]
+        if result.get("copy_bandwidth_bytes_per_s"):
+            fraction = m.get("bandwidth_fraction")
+            row.append(f"{fraction:.1%}" if fraction is not None else "-")
+        table.add_row(*row)
+    return table
+
+
+def verdict(result: dict[str, Any]) -> str:
+    fit, cls = result["fit"], result["classification"]
+    parts = [
+        f"state {fit['state']['growth']} (exp {fit['state']['exponent']:g})",
+        f"compute {fit['compute']['growth']} (exp {fit['compute']['exponent']:g})",
+        f"time {fit['time']['growth']} (exp {fit['time']['exponent']:g})",
+    ]
+    line = (
+        f"{result['target']}: efficient={'yes' if cls['efficient'] else 'no'} "
+        f"compact={'yes' if cls['compact'] else 'no'} placement {cls['placement']}; " + ", ".join(parts)
+    )
+    registry = result.get("registry")
+    if registry:
+        declared = registry["declared"]
+        agree = "agrees with" if registry["agrees_all"] else "DISAGREES with"
+        line += f"; {agree} the registry ({declared['placement']})"
+        formula = registry.get("state_formula")
+        if formula and "agrees" in formula and not formula["agrees"]:
+            line += (
+                f"; state formula {formula['formula']} gives {formula['expected_at_longest']:,.0f}, "
+                f"measured {formula['measured_at_longest']:,}"
+            )
+    return line
+
+
+def print_result(console: Console, result: dict[str, Any]) -> None:
+    console.print(measurement_table(result))
+    console.print(verdict(result), markup=False, soft_wrap=True)
+    for note in result.get("notes", []):
+        console.print(f"note: {note}", markup=False, soft_wrap=True)
+
+
+def plot_results(results: list[dict[str, Any]], path: Path) -> None:
+    """Log-log plots of state scalars and step cost against T, one line per probed model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(18, 5.5))
+    panels = (
+        ("max_state_scalars", "state scalars"),
+        ("max_step_flops", "FLOPs of one step"),
+        ("step_seconds", "seconds per step"),
+    )
+    for ax, (key, title) in zip(axes, panels, strict=True):
+        for result in results:
+            lengths = [m["length"] for m in result["measurements"]]
+            values = [max(m[key], 1e-12) for m in result["measurements"]]
+            style = "-" if result["classification"]["compact"] else "--"
+            ax.loglog(lengths, values, style, marker="o", markersize=3, label=result["target"])
+        ax.set_xlabel("position T")
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=7, ncol=2, loc="upper left")
+    device = results[0]["device"] if results else "?"
+    fig.suptitle(f"archclass probe on {device}: solid = measured compact, dashed = state grows")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, metadata={"Software": None} if path.suffix == ".png" else None)
+    plt.close(fig)

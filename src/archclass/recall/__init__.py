@@ -1,0 +1,1 @@
+"""The associative-recall experiment."""
