@@ -118,3 +118,10 @@ def test_cli_probe_arch_checks_the_registry():
     data = json.loads(result.stdout)
     assert data["registry"]["id"] == "retnet" and data["registry"]["agrees_all"] is True
     assert data["registry"]["state_formula"]["agrees"] is True
+
+
+def test_readme_shows_the_example_module_exactly():
+    readme = (ROOT / "README.md").read_text()
+    example = (ROOT / "examples" / "ema_layer.py").read_text()
+    assert f"```python\n{example}```" in readme
+    assert len(example.splitlines()) <= 30
