@@ -1,0 +1,140 @@
+"""`archclass recall`: measured associative-recall capacity against the bound."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from archclass.cli.output import emit_json, fail, stderr
+
+
+def _ints(text: str, option: str) -> list[int]:
+    try:
+        values = sorted({int(float(part)) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a comma-separated list of numbers", param_hint=option) from None
+    if not values or values[0] < 1:
+        raise typer.BadParameter("give positive numbers, e.g. 8,16,32", param_hint=option)
+    return values
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(
+        epilog=(
+            "Example: archclass recall --arch softmax-attention --arch mamba --d-model 64,128 --pairs 8,16,32,64 "
+            "--vocab 8192 --device cuda"
+        )
+    )
+    def recall(
+        arch: Annotated[list[str], typer.Option("--arch", "-a", help="Reference implementation (repeatable).")],
+        d_model: Annotated[str, typer.Option("--d-model", help="Comma-separated widths.")] = "64",
+        pairs: Annotated[
+            str, typer.Option("--pairs", help="Comma-separated K (key-value pairs) to train on and test.")
+        ] = "4,8,16,32",
+        vocab: Annotated[int, typer.Option(help="V: distinct keys and values.")] = 256,
+        seq_len: Annotated[
+            Optional[int], typer.Option(help="Sequence length (default 4 x max K, at least 64).")
+        ] = None,
+        layers: Annotated[int, typer.Option(help="Sequence-mixing layers (each followed by an MLP).")] = 2,
+        seeds: Annotated[int, typer.Option(help="Seeds per configuration; points are means over them.")] = 3,
+        steps: Annotated[int, typer.Option(help="Training steps (early stop at 99% accuracy).")] = 2000,
+        batch_size: Annotated[int, typer.Option(help="Sequences per step.")] = 64,
+        lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, warm-up then cosine).")] = 1e-3,
+        accuracy: Annotated[float, typer.Option(help="A: accuracy that counts as recalled.")] = 0.9,
+        state_bytes: Annotated[
+            Optional[str], typer.Option(help="Match architectures at these state sizes (bytes) instead of --d-model.")
+        ] = None,
+        device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+        bf16: Annotated[
+            Optional[bool], typer.Option("--bf16/--no-bf16", help="bf16 autocast (default: on for cuda).")
+        ] = None,
+        compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the model.")] = False,
+        workers: Annotated[int, typer.Option(help="Configurations trained at once on the device (processes).")] = 1,
+        eval_every: Annotated[int, typer.Option(help="Evaluate (and maybe stop early) every N steps.")] = 200,
+        out: Annotated[Path, typer.Option(help="Folder for results.json, results.md and capacity.png.")] = Path(
+            "results/recall"
+        ),
+        figure: Annotated[bool, typer.Option("--figure/--no-figure", help="Draw capacity.png.")] = True,
+        json_: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    ) -> None:
+        """Train small MQAR models and set their recall capacity against the bound for their state.
+
+        Each configuration is trained once on a mixture of K and tested at every K on held-out data;
+        capacity is the largest K recalled with mean accuracy >= A. A capacity above its own bound is a
+        bug (in the state count, the bound or the task) and fails the command.
+        """
+        import torch
+
+        from archclass.recall.sweep import plan, run_configs, run_distributed, violations, write_results
+        from archclass.recall.train import TrainConfig
+
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            fail("--device cuda: no CUDA device is available on this machine (use --device cpu)")
+        pair_list = _ints(pairs, "--pairs")
+        length = seq_len or max(64, 4 * pair_list[-1])
+        use_bf16 = device.startswith("cuda") if bf16 is None else bf16
+        try:
+            base = TrainConfig(
+                arch=arch[0],
+                d_model=0,
+                vocab=vocab,
+                pairs=pair_list,
+                seq_len=length,
+                n_layers=layers,
+                steps=steps,
+                batch_size=batch_size,
+                lr=lr,
+                target_accuracy=accuracy,
+                device=device,
+                bf16=use_bf16,
+                compile=compile_,
+                eval_every=eval_every,
+            )
+            targets = [float(b) for b in state_bytes.split(",")] if state_bytes else []
+            configs = plan(arch, _ints(d_model, "--d-model"), seeds, base, targets)
+        except ValueError as error:
+            fail(str(error))
+            return
+        stderr.print(
+            f"training {len(configs)} models ({len(arch)} architectures x widths x {seeds} seeds)", markup=False
+        )
+
+        def progress(result: dict[str, Any]) -> None:
+            stderr.print(
+                f"  {result['arch']} d={result['d_model']} seed={result['seed']}: capacity {result['capacity']} "
+                f"(bound {result['bound_pairs']:.3g}), {result['tokens_per_second']:,.0f} tokens/s",
+                markup=False,
+            )
+
+        distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+        runs = run_distributed(configs, workers, progress) if distributed else run_configs(configs, workers, progress)
+        if runs is None:  # a non-zero torchrun rank: rank 0 writes the results
+            return
+        device_name = torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu"
+        meta = {
+            "command": "archclass " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "device": device_name + (f" x {os.environ['WORLD_SIZE']} (torchrun)" if distributed else ""),
+            "torch": torch.__version__,
+            "target_accuracy": accuracy,
+        }
+        rows = write_results(out, runs, meta, figure=figure)
+        if json_:
+            emit_json(rows)
+        else:
+            from archclass.recall.sweep import markdown_table
+
+            sys.stdout.write(markdown_table(rows))
+            stderr.print(f"wrote {out}/results.json, results.md" + (", capacity.png" if figure else ""), markup=False)
+        broken = violations(runs)
+        if broken:
+            fail(
+                "measured capacity above the bound (a bug in the state count, the bound or the task): "
+                + "; ".join(broken)
+            )

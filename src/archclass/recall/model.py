@@ -1,0 +1,61 @@
+"""A small language model for MQAR: embedding, blocks of (sequence mixer + MLP), head.
+
+The sequence mixers are the reference implementations, so the model trained here is the same code the
+probe measures, and its state (the mixers' states, summed over layers) is what the bound is given.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from archclass.osp import prefill, state_bytes, state_scalars
+from archclass.reference import ReferenceSpec, build
+
+
+class Block(nn.Module):
+    def __init__(self, mixer: nn.Module, d_model: int) -> None:
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.mixer = mixer
+        self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model))
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x + self.mixer(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class RecallLM(nn.Module):
+    def __init__(self, spec: ReferenceSpec, vocab_size: int, d_model: int, n_layers: int = 2, **overrides: Any) -> None:
+        super().__init__()
+        self.spec, self.d_model = spec, d_model
+        self.embed = nn.Embedding(vocab_size, d_model)
+        self.blocks = nn.ModuleList(Block(build(spec, d_model, **overrides), d_model) for _ in range(n_layers))
+        self.norm = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, vocab_size, bias=False)
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        x = self.embed(tokens)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x))
+
+    @torch.no_grad()
+    def state_after(self, tokens: Tensor) -> tuple[int, int]:
+        """(scalars, bytes) of the model's whole state after reading `tokens` (one sequence).
+
+        Each mixer is run on the activations it would see, and its state after the last token is
+        counted; MLPs and norms carry nothing between steps.
+        """
+        x = self.embed(tokens[:1])
+        scalars = total_bytes = 0
+        for block in self.blocks:
+            assert isinstance(block, Block)
+            y, state = prefill(block.mixer, block.norm1(x))  # type: ignore[arg-type]
+            scalars += state_scalars(state)
+            total_bytes += state_bytes(state)
+            x = x + y
+            x = x + block.mlp(block.norm2(x))
+        return scalars, total_bytes
