@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
 from rich.console import Console
 
-stdout = Console(highlight=False, soft_wrap=False)
+# Piped output has no terminal width; Rich would assume 80 columns and squeeze tables, so give pipes
+# room (COLUMNS still wins when set).
+_PIPE_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200
+stdout = Console(highlight=False, soft_wrap=False, width=_PIPE_WIDTH)
 stderr = Console(stderr=True, highlight=False)
 
 

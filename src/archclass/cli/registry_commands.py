@@ -134,15 +134,17 @@ def register(app: typer.Typer) -> None:
                 return
             from rich.table import Table
 
-            table = Table("id", "placement", POSITION_HEADER, "compute", "state", "rules")
+            table = Table(title=f"{len(results)} architectures (rules: classify --arch ID, or --json)")
+            table.add_column("id", no_wrap=True)
+            for column in ("placement", "E", "C", "R", "compute", "state"):
+                table.add_column(column, no_wrap=True)
             for r in results:
                 table.add_row(
                     r.id,
                     r.placement,
-                    _format_position(r.position),
+                    *(f"{p:.2f}" for p in r.position),
                     r.compute_growth,
                     r.state_growth,
-                    ", ".join(f.rule for f in r.rules),
                 )
             stdout.print(table)
             return

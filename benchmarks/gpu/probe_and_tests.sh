@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# On the H200: the reference tests on CUDA, then the full probe to T = 65,536.
+# Usage (from the repo root, through the device tool): bash benchmarks/gpu/probe_and_tests.sh
+set -o pipefail
+source benchmarks/gpu/device_setup.sh
+mkdir -p "$OUT"
+python3 -m pytest -q tests/reference -p no:cacheprovider 2>&1 | tee "$OUT/cuda_tests.log" | tail -15
+start=$(date +%s)
+python3 -m archclass probe --all --device cuda --lengths 1024,2048,4096,8192,16384,32768,65536 \
+  --no-store --out "$OUT/probe_cuda.json" --plot "$OUT/probe_cuda.png" 2>&1 | tee "$OUT/probe_cuda.log"
+echo "probe --all on cuda took $(( $(date +%s) - start )) s" | tee -a "$OUT/probe_cuda.log"
