@@ -58,6 +58,17 @@ class _MatrixStateMixer(nn.Module):
             y = y / scores.sum(-1, keepdim=True)
         return self.out(y.transpose(1, 2).flatten(-2))
 
+    def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """Outputs and the state after x in parallel: S_T = sum_s gamma^(T-s) k_s^T v_s."""
+        q, k, v = self._qkv(x)  # (batch, T, heads, d_head)
+        T = x.shape[1]
+        ages = (T - 1 - torch.arange(T, device=x.device)).to(x.dtype)
+        weights = self.gamma.to(x.dtype)[None, :] ** ages[:, None]  # (T, heads)
+        state = {"S": torch.einsum("th,bthk,bthv->bhkv", weights, k, v)}
+        if self.normalise:
+            state["z"] = torch.einsum("th,bthk->bhk", weights, k)
+        return self.forward(x), state
+
     def init_state(self, batch: int) -> dict[str, Tensor]:
         p = self.qkv.weight
         state = {"S": p.new_zeros(batch, self.n_heads, self.d_head, self.d_head)}
