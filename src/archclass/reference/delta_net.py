@@ -1,0 +1,119 @@
+"""DeltaNet (Schlag et al., 2021; Yang et al., 2024) and Gated DeltaNet (Yang et al., 2025).
+
+The state is a d_k x d_v associative memory per head, written with the delta rule: read what the
+memory holds for key k_t, and move it a fraction beta_t of the way to v_t (stored here as S = sum k^T v,
+the transpose of the papers' S_t = S_{t-1}(I - beta k k^T) + beta v k^T; same size, same update):
+
+    S_t = alpha_t (I - beta_t k_t k_t^T) S_{t-1} + beta_t k_t v_t^T,   y_t = S_t^T q_t
+
+with L2-normalised keys (so I - beta k k^T is a contraction), beta_t = sigmoid(.), and alpha_t = 1 for
+DeltaNet or a Mamba-2 style scalar gate per head for Gated DeltaNet.
+
+Parallel form (Yang et al., 2024, Sec. 3): S_t = sum_{s<=t} (G_t / G_s) k_s u_s^T with G_t = prod alpha
+and "pseudo values" u_t = beta_t (v_t - alpha_t S_{t-1}^T k_t). Those solve one unit lower-triangular
+system, (I + tril(diag(beta) (K K^T * Gamma), -1)) U = diag(beta) V with Gamma[t, s] = G_t / G_s, and then
+Y = tril(Q K^T * Gamma) U. The papers' short convolutions, output norm and gate are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from archclass.reference import ReferenceSpec
+
+
+class DeltaNet(nn.Module):
+    gated = False
+
+    def __init__(self, d_model: int, n_heads: int = 2) -> None:
+        super().__init__()
+        if d_model % n_heads:
+            raise ValueError(f"d_model={d_model} is not divisible by n_heads={n_heads}")
+        self.n_heads, self.d_head = n_heads, d_model // n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model, bias=False)
+        self.beta = nn.Linear(d_model, n_heads)
+        self.out = nn.Linear(d_model, d_model, bias=False)
+        if self.gated:
+            # alpha = exp(-A dt) with dt = softplus(x W + dt_bias): Mamba-2's discretised decay, with
+            # its init (A in [1, 16], dt in [1e-3, 1e-1]) spread deterministically over the heads.
+            self.alpha = nn.Linear(d_model, n_heads)
+            self.A_log = nn.Parameter(torch.linspace(1.0, 16.0, n_heads).log())
+            dt = torch.logspace(-3, -1, n_heads)
+            with torch.no_grad():
+                self.alpha.bias.copy_(dt + torch.log(-torch.expm1(-dt)))  # inverse softplus
+
+    def _project(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        q, k, v = self.qkv(x).unflatten(-1, (3, self.n_heads, self.d_head)).unbind(-3)
+        q, k = F.normalize(F.silu(q), dim=-1), F.normalize(F.silu(k), dim=-1)
+        beta = torch.sigmoid(self.beta(x))
+        if self.gated:
+            log_alpha = -self.A_log.exp() * F.softplus(self.alpha(x))
+        else:
+            log_alpha = torch.zeros_like(beta)
+        return q, k, v, beta, log_alpha
+
+    def _parallel(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        work = torch.promote_types(x.dtype, torch.float32)  # triangular solves want >= float32
+        q, k, v, beta, log_alpha = (t.transpose(1, 2).to(work) for t in self._project(x))
+        T = x.shape[1]
+        g = log_alpha.cumsum(-1)  # (b, h, T): log G_t
+        causal = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
+        gamma = (g[..., :, None] - g[..., None, :]).masked_fill(~causal, float("-inf")).exp()
+        A = (beta[..., None] * (k @ k.transpose(-1, -2)) * gamma).tril(-1)
+        eye = torch.eye(T, dtype=work, device=x.device)
+        U = torch.linalg.solve_triangular(eye + A, beta[..., None] * v, upper=False, unitriangular=True)
+        y = ((q @ k.transpose(-1, -2)) * gamma) @ U
+        S = (k * (g[..., -1:] - g).exp()[..., None]).transpose(-1, -2) @ U
+        return self.out(y.transpose(1, 2).flatten(-2).to(x.dtype)), S
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self._parallel(x)[0]
+
+    def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        y, S = self._parallel(x)
+        return y, {"S": S.to(x.dtype)}
+
+    def init_state(self, batch: int) -> dict[str, Tensor]:
+        return {"S": self.qkv.weight.new_zeros(batch, self.n_heads, self.d_head, self.d_head)}
+
+    def step(self, x: Tensor, state: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+        q, k, v, beta, log_alpha = self._project(x)  # (b, h, d_head), (b, h)
+        S = log_alpha.exp()[..., None, None] * state["S"]
+        recalled = torch.einsum("bhk,bhkv->bhv", k, S)  # what the memory returns for k_t now
+        S = S + beta[..., None, None] * k.unsqueeze(-1) * (v - recalled).unsqueeze(-2)
+        y = torch.einsum("bhk,bhkv->bhv", q, S)
+        return self.out(y.flatten(-2)), {"S": S}
+
+
+class GatedDeltaNet(DeltaNet):
+    gated = True
+
+
+def _state(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
+    heads = kwargs.get("n_heads", 2)
+    return heads * (d_model // heads) ** 2
+
+
+REFERENCES = (
+    ReferenceSpec(
+        name="deltanet",
+        arch_id="deltanet",
+        factory=DeltaNet,
+        kwargs={"n_heads": 4},
+        test_kwargs={"n_heads": 2},
+        state_scalars=_state,
+    ),
+    ReferenceSpec(
+        name="gated-deltanet",
+        arch_id="gated-deltanet",
+        factory=GatedDeltaNet,
+        kwargs={"n_heads": 4},
+        test_kwargs={"n_heads": 2},
+        state_scalars=_state,
+    ),
+)

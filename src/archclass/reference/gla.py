@@ -1,0 +1,111 @@
+"""Gated Linear Attention (GLA, Yang et al., 2023).
+
+Linear attention whose d_k x d_v state per head forgets through a data-dependent diagonal gate
+alpha_t in (0, 1)^{d_k}, made from a low-rank projection: alpha_t = sigmoid(x W1 W2 + b)^(1/tau).
+
+    recurrent: S_t = diag(alpha_t) S_{t-1} + k_t^T v_t,   y_t = q_t S_t
+    parallel:  y_t = sum_{s<=t} (q_t * exp(G_t - G_s)) . k_s v_s,   G_t = sum_{r<=t} log alpha_r
+
+The paper's keys are half as wide as the values (d_k = d/2); its output gate and per-head norm are
+stateless and left out. `gated_scores` and `decayed_sum` are shared with the other families whose
+state decays per key channel (HGRN2, RWKV-7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from archclass.reference import ReferenceSpec
+
+
+def gated_scores(q: Tensor, k: Tensor, gq: Tensor, gk: Tensor, diagonal: int = 0) -> Tensor:
+    """A[t, s] = sum_c q_tc k_sc exp(gq_tc - gk_sc) for s <= t + diagonal, else 0.
+
+    q, k, gq, gk: (..., T, c). The T x T x c difference is masked to -inf *before* exp, so the
+    positive (future) differences that would overflow never reach exp.
+    """
+    T = q.shape[-2]
+    keep = torch.ones(T, T, dtype=torch.bool, device=q.device).tril(diagonal)
+    log_decay = (gq.unsqueeze(-2) - gk.unsqueeze(-3)).masked_fill(~keep[..., None], float("-inf"))
+    return torch.einsum("...tc,...sc,...tsc->...ts", q, k, log_decay.exp())
+
+
+def decayed_sum(k: Tensor, v: Tensor, g: Tensor) -> Tensor:
+    """sum_s (k_s * exp(g_T - g_s))^T v_s: the state after the last token, (..., c, d_v)."""
+    return (k * (g[..., -1:, :] - g).exp()).transpose(-1, -2) @ v
+
+
+def work_dtype(dtype: torch.dtype) -> torch.dtype:
+    # Cumulative log-gates lose too much in half precision: do the parallel form in >= float32.
+    return torch.promote_types(dtype, torch.float32)
+
+
+class GLA(nn.Module):
+    def __init__(
+        self, d_model: int, n_heads: int = 2, expand_k: float = 0.5, gate_rank: int = 16, tau: float = 16.0
+    ) -> None:
+        super().__init__()
+        d_k = int(d_model * expand_k)
+        if d_model % n_heads or d_k % n_heads:
+            raise ValueError(f"d_model={d_model} and d_k={d_k} must be divisible by n_heads={n_heads}")
+        self.n_heads, self.dk, self.dv, self.tau = n_heads, d_k // n_heads, d_model // n_heads, tau
+        self.q = nn.Linear(d_model, d_k, bias=False)
+        self.k = nn.Linear(d_model, d_k, bias=False)
+        self.v = nn.Linear(d_model, d_model, bias=False)
+        self.gate = nn.Sequential(nn.Linear(d_model, gate_rank, bias=False), nn.Linear(gate_rank, d_k))
+        self.out = nn.Linear(d_model, d_model, bias=False)
+
+    def _project(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        h = self.n_heads
+        q = self.q(x).unflatten(-1, (h, self.dk)) * self.dk**-0.5
+        k = self.k(x).unflatten(-1, (h, self.dk))
+        v = self.v(x).unflatten(-1, (h, self.dv))
+        # log alpha = log sigmoid(.) / tau: the temperature keeps gates near 1 (slow forgetting).
+        log_alpha = F.logsigmoid(self.gate(x).unflatten(-1, (h, self.dk))) / self.tau
+        return q, k, v, log_alpha
+
+    def _parallel(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        work = work_dtype(x.dtype)
+        q, k, v, log_alpha = (t.transpose(1, 2).to(work) for t in self._project(x))  # (b, h, T, .)
+        g = log_alpha.cumsum(-2)
+        y = gated_scores(q, k, g, g) @ v
+        return self.out(y.transpose(1, 2).flatten(-2).to(x.dtype)), decayed_sum(k, v, g)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self._parallel(x)[0]
+
+    def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        y, S = self._parallel(x)
+        return y, {"S": S.to(x.dtype)}
+
+    def init_state(self, batch: int) -> dict[str, Tensor]:
+        return {"S": self.q.weight.new_zeros(batch, self.n_heads, self.dk, self.dv)}
+
+    def step(self, x: Tensor, state: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+        q, k, v, log_alpha = self._project(x)  # (b, h, .)
+        S = log_alpha.exp().unsqueeze(-1) * state["S"] + k.unsqueeze(-1) * v.unsqueeze(-2)
+        y = torch.einsum("bhk,bhkv->bhv", q, S)
+        return self.out(y.flatten(-2)), {"S": S}
+
+
+def _state(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
+    heads = kwargs.get("n_heads", 2)
+    d_k = int(d_model * kwargs.get("expand_k", 0.5))
+    return heads * (d_k // heads) * (d_model // heads)
+
+
+REFERENCES = (
+    ReferenceSpec(
+        name="gla",
+        arch_id="gla",
+        factory=GLA,
+        kwargs={"n_heads": 4, "expand_k": 0.5, "gate_rank": 16},
+        test_kwargs={"n_heads": 2, "expand_k": 0.5, "gate_rank": 4},
+        state_scalars=_state,
+    ),
+)

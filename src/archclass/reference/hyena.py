@@ -1,0 +1,129 @@
+"""The Hyena operator (Poli et al., 2023), order 2.
+
+Three projections of the input (x0, x1, v) pass a short causal depthwise conv; then
+
+    y = x0 * (h * (x1 * v))          (* is elementwise, h * . a causal long convolution per channel)
+
+The long filter h is implicit: a small MLP (sine activations) of positional features, times an
+exponential decay window per channel. It has no fixed length: h is generated for as many positions as
+the sequence needs. The parallel form runs the long convolution by FFT in O(T log T).
+
+Hyena has no recurrence. A naive step keeps every past input of the long convolution, w_s = x1_s v_s,
+and computes y_t = x0_t * (sum_{s<=t} h_{t-s} w_s + bias w_t): O(T d) work and a T x d cache, which is
+the point of this reference. The short conv adds a fixed (3 d) x (short_width - 1) buffer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from archclass.reference import ReferenceSpec
+from archclass.reference.mamba import work_dtype
+from archclass.reference.ssm import causal_fft_conv
+
+
+class Sin(nn.Module):
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.freq = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.sin(self.freq * x)
+
+
+class ImplicitFilter(nn.Module):
+    """h_l = MLP(features(l)) * exp(-alpha_c l): (channels, length) for any length."""
+
+    def __init__(self, channels: int, emb_dim: int = 8, hidden: int = 32) -> None:
+        super().__init__()
+        # Sinusoidal features of the absolute position (periods from 2 to ~10^4), so the filter does not
+        # depend on the sequence length it is generated for.
+        self.register_buffer(
+            "freqs", 10000 ** -(torch.arange(emb_dim // 2) / (emb_dim // 2)), persistent=False
+        )
+        self.mlp = nn.Sequential(
+            nn.Linear(emb_dim, hidden),
+            Sin(hidden),
+            nn.Linear(hidden, hidden),
+            Sin(hidden),
+            nn.Linear(hidden, channels),
+        )
+        # Decay rates spread over channels: from 1% left after 16 positions to 1% left after 512.
+        self.register_buffer(
+            "alpha", torch.linspace(math.log(100) / 16, math.log(100) / 512, channels), persistent=False
+        )
+
+    def forward(self, length: int) -> Tensor:
+        dtype = self.mlp[0].weight.dtype
+        # Positions and phases in >= float32: bfloat16 cannot even count past 256.
+        pos = torch.arange(length, device=self.freqs.device, dtype=work_dtype(dtype))[:, None]
+        angles = pos * self.freqs.to(pos.dtype)
+        h = self.mlp(torch.cat([angles.sin(), angles.cos()], dim=-1).to(dtype)).T  # (channels, length)
+        return h * torch.exp(-self.alpha.to(pos.dtype)[:, None] * pos.T).to(dtype)
+
+
+class Hyena(nn.Module):
+    def __init__(
+        self, d_model: int, short_width: int = 3, filter_emb: int = 8, filter_hidden: int = 32
+    ) -> None:
+        super().__init__()
+        self.d, self.width = d_model, short_width
+        self.in_proj = nn.Linear(d_model, 3 * d_model)
+        self.short = nn.Conv1d(3 * d_model, 3 * d_model, short_width, groups=3 * d_model)
+        self.filter = ImplicitFilter(d_model, filter_emb, filter_hidden)
+        self.bias = nn.Parameter(torch.randn(d_model))  # the filter's skip term h_0' = bias
+        self.out_proj = nn.Linear(d_model, d_model)
+
+    def _split(self, u: Tensor) -> tuple[Tensor, Tensor]:
+        """Short-conv output (..., 3d) -> x0 and the long conv's input w = x1 * v."""
+        x0, x1, v = u.chunk(3, dim=-1)
+        return x0, x1 * v
+
+    def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        T = x.shape[1]
+        u = F.pad(self.in_proj(x).transpose(1, 2), (self.width - 1, 0))  # (b, 3d, width - 1 + T)
+        uc = F.conv1d(u, self.short.weight, self.short.bias, groups=3 * self.d).transpose(1, 2)
+        x0, w = self._split(uc)  # (b, T, d)
+        long = causal_fft_conv(w.transpose(1, 2), self.filter(T)).transpose(1, 2) + self.bias * w
+        state = {"short": u[:, :, u.shape[-1] - (self.width - 1) :], "history": w}
+        return self.out_proj(x0 * long), state
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.prefill(x)[0]
+
+    def init_state(self, batch: int) -> dict[str, Tensor]:
+        p = self.in_proj.weight
+        return {
+            "short": p.new_zeros(batch, 3 * self.d, self.width - 1),
+            "history": p.new_zeros(batch, 0, self.d),
+        }
+
+    def step(self, x: Tensor, state: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+        window = torch.cat([state["short"], self.in_proj(x).unsqueeze(-1)], dim=-1)  # (b, 3d, width)
+        x0, w = self._split((window * self.short.weight[:, 0]).sum(-1) + self.short.bias)
+        history = torch.cat([state["history"], w.unsqueeze(1)], dim=1)  # (b, t + 1, d): grows with t
+        h = self.filter(history.shape[1]).flip(-1)  # h_{t-s} lined up with w_s
+        long = torch.einsum("bsd,ds->bd", history, h) + self.bias * w
+        return self.out_proj(x0 * long), {"short": window[:, :, 1:], "history": history}
+
+
+def _hyena_state(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
+    return 3 * d_model * (kwargs.get("short_width", 3) - 1) + T * d_model
+
+
+REFERENCES = (
+    ReferenceSpec(
+        name="hyena",
+        arch_id="hyena",
+        factory=Hyena,
+        kwargs={"filter_hidden": 32},
+        test_kwargs={"filter_hidden": 8},
+        state_scalars=_hyena_state,
+    ),
+)
