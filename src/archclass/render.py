@@ -167,33 +167,56 @@ def draw_triangle(data: dict[str, Any], png: Path, svg: Path) -> None:
     by_position: dict[tuple[float, ...], list[dict[str, Any]]] = defaultdict(list)
     for point in data["points"]:
         by_position[tuple(point["position"])].append(point)
-    for position, members in sorted(by_position.items()):
+    side = 1
+    off_centre = [_xy(list(position)) for position in by_position if abs(_xy(list(position))[0] - 0.5) > 1e-6]
+    for position, members in sorted(by_position.items(), key=lambda item: _xy(list(item[0]))[1]):
         x, y = _xy(list(position))
         members.sort(key=lambda p: p["id"])
-        if len(members) == 1:
-            point = members[0]
-            ax.scatter([x], [y], s=40, color=FAMILY_COLOURS[point["family"]], zorder=3, edgecolor="white")
-            ax.annotate(point["id"], (x, y), xytext=(6, 4), textcoords="offset points", fontsize=8)
+        families = {m["family"] for m in members}
+        colour = FAMILY_COLOURS[members[0]["family"]] if len(families) == 1 else "#333333"
+        ax.scatter([x], [y], s=40 + 4 * len(members), color=colour, zorder=3, edgecolor="white")
+        if len(members) > 6:
+            _draw_cluster_box(ax, x, y, members)
             continue
-        _draw_cluster(ax, x, y, members)
+        label = ", ".join(m["id"] for m in members)
+        if abs(x - 0.5) < 1e-6 and 0 < y < 0.8:
+            # Points on the centre line (hybrids between the EC edge and R): alternate sides.
+            side = -side
+
+            def blocked(direction: int, height: float = y) -> bool:
+                return any(abs(oy - height) < 0.05 and (ox - 0.5) * direction > 0 for ox, oy in off_centre)
+
+            if blocked(side) and blocked(-side):  # points on both edges at this height: label above
+                ax.annotate(label, (x, y), xytext=(0, 8), textcoords="offset points", fontsize=8, ha="center")
+                continue
+            if blocked(side):
+                side = -side
+            ax.annotate(
+                label,
+                (x, y),
+                xytext=(10 * side, 0),
+                textcoords="offset points",
+                fontsize=8,
+                ha="left" if side > 0 else "right",
+                va="center",
+            )
+        elif x < 0.5:  # left of the centre line: label outward, to the left
+            ax.annotate(label, (x, y), xytext=(-7, 4), textcoords="offset points", fontsize=8, ha="right")
+        else:
+            ax.annotate(label, (x, y), xytext=(7, 4), textcoords="offset points", fontsize=8)
 
     handles = [
         plt.Line2D([], [], marker="o", linestyle="", color=colour, label=family)
         for family, colour in FAMILY_COLOURS.items()
     ]
     ax.legend(handles=handles, loc="upper left", fontsize=9, frameon=False, title="family")
-    ax.set_title("Long-context architectures on the Efficiency-Compactness-Recall triangle", fontsize=14)
-    ax.text(
-        0.5,
-        -0.30,
-        "dashed: a hybrid family's path as its attention (recall) share goes from 0 to 1; "
-        "clusters list every architecture at that point",
-        ha="center",
-        fontsize=9,
-        color="#555555",
+    ax.set_title(
+        "Long-context architectures on the Efficiency-Compactness-Recall triangle\n"
+        "dashed: a hybrid family's path as its attention (recall) share goes from 0 to 1",
+        fontsize=13,
     )
-    ax.set_xlim(-0.45, 1.45)
-    ax.set_ylim(-0.55, 1.0)
+    ax.set_xlim(-0.45, 1.55)
+    ax.set_ylim(-0.75, 1.12)
     ax.set_aspect("equal")
     ax.axis("off")
     fig.savefig(png, dpi=110, bbox_inches="tight", metadata={"Software": None})
@@ -201,33 +224,32 @@ def draw_triangle(data: dict[str, Any], png: Path, svg: Path) -> None:
     plt.close(fig)
 
 
-def _draw_cluster(ax: Any, x: float, y: float, members: list[dict[str, Any]]) -> None:
-    """Many architectures at one point: one marker, and their ids in a labelled box beside it."""
-    families = {m["family"] for m in members}
-    colour = FAMILY_COLOURS[members[0]["family"]] if len(families) == 1 else "#333333"
-    ax.scatter([x], [y], s=60 + 6 * len(members), color=colour, zorder=3, edgecolor="white")
-    columns = 1 if len(members) <= 12 else (3 if len(members) > 30 else 2)
+def _draw_cluster_box(ax: Any, x: float, y: float, members: list[dict[str, Any]]) -> None:
+    """Many architectures at one point: their ids in a box placed in free space outside the triangle."""
+    columns = 1 if len(members) <= 12 else (4 if len(members) > 40 else 2)
     rows = -(-len(members) // columns)
-    text_rows = []
+    width = max(len(m["id"]) for m in members) + 2
+    lines = []
     for row in range(rows):
-        cells = [members[row + column * rows]["id"] for column in range(columns) if row + column * rows < len(members)]
-        text_rows.append("  ".join(f"{cell:<24}" for cell in cells).rstrip())
-    label = f"{len(members)} at this point:\n" + "\n".join(text_rows)
-    # Place the box away from the triangle's centre so it does not cover other points.
-    dx, dy = x - 0.5, y - 0.2887
-    norm = max((dx * dx + dy * dy) ** 0.5, 1e-6)
-    offset = (dx / norm * 60, dy / norm * 60) if norm > 0.05 else (80, -40)
-    ha = "left" if offset[0] >= 0 else "right"
-    va = "bottom" if offset[1] >= 0 else "top"
+        cells = [members[row + c * rows]["id"] for c in range(columns) if row + c * rows < len(members)]
+        lines.append("".join(f"{cell:<{width}}" for cell in cells).rstrip())
+    label = f"{len(members)} at this point:\n" + "\n".join(lines)
+    if y < 0.05:  # on the bottom (E-C) edge: below the triangle
+        anchor, ha, va = (x, -0.12), "center", "top"
+    elif y > 0.8:  # the R vertex: to the upper right
+        anchor, ha, va = (0.68, 0.98), "left", "top"
+    else:
+        anchor, ha, va = (x + 0.35, y), "left", "center"
     ax.annotate(
         label,
         (x, y),
-        xytext=offset,
-        textcoords="offset points",
+        xytext=anchor,
+        textcoords="data",
         fontsize=7,
         family="monospace",
         ha=ha,
         va=va,
+        multialignment="left",
         bbox={"boxstyle": "round", "facecolor": "#f7f7f7", "edgecolor": "#cccccc"},
         arrowprops={"arrowstyle": "-", "color": "#aaaaaa"},
     )

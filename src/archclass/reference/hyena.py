@@ -44,9 +44,7 @@ class ImplicitFilter(nn.Module):
         super().__init__()
         # Sinusoidal features of the absolute position (periods from 2 to ~10^4), so the filter does not
         # depend on the sequence length it is generated for.
-        self.register_buffer(
-            "freqs", 10000 ** -(torch.arange(emb_dim // 2) / (emb_dim // 2)), persistent=False
-        )
+        self.register_buffer("freqs", 10000 ** -(torch.arange(emb_dim // 2) / (emb_dim // 2)), persistent=False)
         self.mlp = nn.Sequential(
             nn.Linear(emb_dim, hidden),
             Sin(hidden),
@@ -69,9 +67,7 @@ class ImplicitFilter(nn.Module):
 
 
 class Hyena(nn.Module):
-    def __init__(
-        self, d_model: int, short_width: int = 3, filter_emb: int = 8, filter_hidden: int = 32
-    ) -> None:
+    def __init__(self, d_model: int, short_width: int = 3, filter_emb: int = 8, filter_hidden: int = 32) -> None:
         super().__init__()
         self.d, self.width = d_model, short_width
         self.in_proj = nn.Linear(d_model, 3 * d_model)

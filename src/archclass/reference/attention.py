@@ -1,0 +1,123 @@
+"""Softmax attention with a KV cache (Vaswani et al., 2017), and its shared-KV variants.
+
+Multi-query attention (MQA, Shazeer 2019) lets every query head read one key/value head; grouped-query
+attention (GQA, Ainslie et al., 2023) lets groups of query heads share one of n_kv_heads key/value heads.
+Only the cache changes: it holds n_kv_heads heads instead of n_heads.
+
+    parallel:  y = softmax(q k^T / sqrt(d_head) + causal mask) v            (a T x T product)
+    recurrent: K <- [K; k_t],  V <- [V; v_t],  y_t = softmax(q_t K^T / sqrt(d_head)) V
+
+The cache grows by one key and one value per kv head per token: 2 * n_kv_heads * d_head * T scalars.
+Subclasses (sliding_window.py) change which tokens a query sees (`visible`) and which the cache keeps
+(`trim`); everything else is shared.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from archclass.reference import ReferenceSpec
+
+
+def attend(q: Tensor, k: Tensor, v: Tensor, visible: Tensor | None = None) -> Tensor:
+    """softmax(q k^T / sqrt(d)) v over (batch, heads, T, d); kv heads are shared by groups of q heads."""
+    groups = q.shape[1] // k.shape[1]
+    if groups > 1:  # GQA/MQA: a kv head serves `groups` consecutive query heads
+        k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
+    if q.is_cuda:
+        # The fused kernel computes the same function without materialising the T x T scores, which is
+        # what lets a 65k-token prefill fit in memory; FlopCounterMode counts its FLOPs on CUDA.
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=visible)
+    # On CPU the explicit form, whose matrix products FlopCounterMode sees (it does not count the
+    # CPU fused kernel).
+    scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
+    if visible is not None:
+        scores = scores.masked_fill(~visible, float("-inf"))
+    return scores.softmax(-1) @ v
+
+
+class SoftmaxAttention(nn.Module):
+    def __init__(self, d_model: int, n_heads: int = 2, n_kv_heads: int | None = None) -> None:
+        super().__init__()
+        n_kv_heads = n_heads if n_kv_heads is None else n_kv_heads
+        if d_model % n_heads or n_heads % n_kv_heads:
+            raise ValueError(f"need n_kv_heads | n_heads | d_model, got {n_kv_heads}, {n_heads}, {d_model}")
+        self.d_model, self.n_heads, self.n_kv_heads = d_model, n_heads, n_kv_heads
+        self.d_head = d_model // n_heads
+        self.q = nn.Linear(d_model, n_heads * self.d_head, bias=False)
+        self.kv = nn.Linear(d_model, 2 * n_kv_heads * self.d_head, bias=False)
+        self.out = nn.Linear(n_heads * self.d_head, d_model, bias=False)
+
+    def project(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(batch, T, d_model) -> q (batch, n_heads, T, d_head), k and v (batch, n_kv_heads, T, d_head)."""
+        q = self.q(x).unflatten(-1, (self.n_heads, self.d_head)).transpose(1, 2)
+        k, v = self.kv(x).unflatten(-1, (2, self.n_kv_heads, self.d_head)).permute(2, 0, 3, 1, 4)
+        return q, k, v
+
+    def visible(self, T: int, device: torch.device) -> Tensor:
+        """Which keys (columns) each query (row) attends to: here every earlier token."""
+        pos = torch.arange(T, device=device)
+        return pos[None, :] <= pos[:, None]
+
+    def trim(self, cache: Tensor) -> Tensor:
+        """The part of a (batch, heads, T, d_head) cache that is kept: here all of it."""
+        return cache
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.prefill(x)[0]
+
+    def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        q, k, v = self.project(x)
+        y = attend(q, k, v, self.visible(x.shape[1], x.device))
+        return self.out(y.transpose(1, 2).flatten(-2)), {"k": self.trim(k), "v": self.trim(v)}
+
+    def init_state(self, batch: int) -> dict[str, Tensor]:
+        empty = self.kv.weight.new_zeros(batch, self.n_kv_heads, 0, self.d_head)
+        return {"k": empty, "v": empty.clone()}
+
+    def step(self, x: Tensor, state: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+        q, k, v = self.project(x.unsqueeze(1))  # a sequence of one token
+        # New tensors, never in-place writes: the probe calls step on one state many times.
+        K, V = self.trim(torch.cat([state["k"], k], dim=2)), self.trim(torch.cat([state["v"], v], dim=2))
+        y = attend(q, K, V)  # the cache holds exactly the tokens this query may see
+        return self.out(y.transpose(1, 2).flatten(-2)).squeeze(1), {"k": K, "v": V}
+
+
+def _kv_cache(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
+    heads = kwargs.get("n_heads", 2)
+    kv_heads = kwargs.get("n_kv_heads") or heads
+    return 2 * kv_heads * (d_model // heads) * T
+
+
+REFERENCES = (
+    ReferenceSpec(
+        name="softmax-attention",
+        arch_id="transformer",
+        factory=SoftmaxAttention,
+        kwargs={"n_heads": 4},
+        test_kwargs={"n_heads": 2},
+        state_scalars=_kv_cache,
+    ),
+    ReferenceSpec(
+        name="gqa",
+        arch_id="gqa",
+        factory=SoftmaxAttention,
+        kwargs={"n_heads": 4, "n_kv_heads": 2},
+        test_kwargs={"n_heads": 4, "n_kv_heads": 2},  # GQA needs 1 < n_kv_heads < n_heads
+        state_scalars=_kv_cache,
+    ),
+    ReferenceSpec(
+        name="mqa",
+        arch_id="mqa",
+        factory=SoftmaxAttention,
+        kwargs={"n_heads": 4, "n_kv_heads": 1},
+        test_kwargs={"n_heads": 2, "n_kv_heads": 1},
+        state_scalars=_kv_cache,
+    ),
+)

@@ -1,0 +1,111 @@
+"""Multi-head latent attention (MLA, DeepSeek-V2, DeepSeek-AI 2024).
+
+Instead of per-head keys and values, each token is cached as one compressed latent c_t = W_dkv x_t of
+size d_latent, plus one small key k^R_t of size d_rope shared by all heads that carries the rotary
+position (RoPE cannot be folded into the up-projections, so it is "decoupled" from the latent):
+
+    k_{t,h} = [W_uk,h c_t ; RoPE(k^R_t)],   v_{t,h} = W_uv,h c_t,   q_{t,h} = [W_q,h x_t ; RoPE(W_qr,h x_t)]
+    y_t = sum_h W_o,h softmax_s(q_{t,h} . k_{s,h} / sqrt(d_head + d_rope)) v_{s,h}
+
+The cache holds (d_latent + d_rope) * T scalars, whatever the number of heads. The parallel form
+up-projects the latents into keys and values; the step form uses the inference trick of the paper and
+absorbs W_uk into the query and W_uv into the output, so it attends in latent space and never
+materialises per-head keys for the whole cache.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from archclass.reference import ReferenceSpec
+
+
+def rope(x: Tensor, pos: Tensor, base: float = 10000.0) -> Tensor:
+    """Rotate pairs (x_i, x_{i+d/2}) of x (..., T, d) by angle pos * base^(-2i/d)."""
+    half = x.shape[-1] // 2
+    # Angles in at least float32 so bfloat16 positions stay exact; both forms call this one function.
+    dtype = torch.promote_types(x.dtype, torch.float32)
+    freqs = base ** (-torch.arange(half, device=x.device, dtype=dtype) / half)
+    angle = pos.to(dtype)[:, None] * freqs
+    cos, sin = angle.cos().to(x.dtype), angle.sin().to(x.dtype)
+    x1, x2 = x[..., :half], x[..., half:]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+class MultiHeadLatentAttention(nn.Module):
+    def __init__(self, d_model: int, n_heads: int = 2, d_latent: int = 8, d_rope: int = 4) -> None:
+        super().__init__()
+        if d_model % n_heads or d_rope % 2:
+            raise ValueError(f"need n_heads | d_model and an even d_rope, got {n_heads}, {d_model}, {d_rope}")
+        self.n_heads, self.d_head, self.d_latent, self.d_rope = n_heads, d_model // n_heads, d_latent, d_rope
+        self.down_kv = nn.Linear(d_model, d_latent, bias=False)  # W_dkv: what the cache stores
+        self.key_rope = nn.Linear(d_model, d_rope, bias=False)  # W_kr: the shared positional key
+        self.up_k = nn.Linear(d_latent, d_model, bias=False)  # W_uk, all heads stacked
+        self.up_v = nn.Linear(d_latent, d_model, bias=False)  # W_uv
+        self.q = nn.Linear(d_model, d_model, bias=False)
+        self.q_rope = nn.Linear(d_model, n_heads * d_rope, bias=False)
+        self.out = nn.Linear(d_model, d_model, bias=False)
+
+    def _heads(self, t: Tensor) -> Tensor:  # (batch, T, heads * d) -> (batch, heads, T, d)
+        return t.unflatten(-1, (self.n_heads, -1)).transpose(1, 2)
+
+    def _queries(self, x: Tensor, pos: Tensor) -> tuple[Tensor, Tensor]:
+        return self._heads(self.q(x)), rope(self._heads(self.q_rope(x)), pos)
+
+    def _cache(self, x: Tensor, pos: Tensor) -> tuple[Tensor, Tensor]:
+        return self.down_kv(x), rope(self.key_rope(x), pos)  # (batch, T, d_latent), (batch, T, d_rope)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.prefill(x)[0]
+
+    def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        T = x.shape[1]
+        pos = torch.arange(T, device=x.device)
+        q, q_r = self._queries(x, pos)
+        c, k_r = self._cache(x, pos)
+        k, v = self._heads(self.up_k(c)), self._heads(self.up_v(c))
+        scores = q @ k.transpose(-1, -2) + q_r @ k_r.unsqueeze(1).transpose(-1, -2)
+        causal = pos[None, :] <= pos[:, None]
+        scores = scores.masked_fill(~causal, float("-inf")) / math.sqrt(self.d_head + self.d_rope)
+        y = scores.softmax(-1) @ v
+        return self.out(y.transpose(1, 2).flatten(-2)), {"c": c, "k_rope": k_r}
+
+    def init_state(self, batch: int) -> dict[str, Tensor]:
+        p = self.down_kv.weight
+        return {"c": p.new_zeros(batch, 0, self.d_latent), "k_rope": p.new_zeros(batch, 0, self.d_rope)}
+
+    def step(self, x: Tensor, state: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+        n = state["c"].shape[1]  # this token's position is the cache length
+        pos = torch.arange(n, n + 1, device=x.device)
+        q, q_r = (t.squeeze(2) for t in self._queries(x.unsqueeze(1), pos))  # (batch, heads, d)
+        c_t, k_r_t = self._cache(x.unsqueeze(1), pos)
+        c, k_r = torch.cat([state["c"], c_t], dim=1), torch.cat([state["k_rope"], k_r_t], dim=1)
+        # Absorb W_uk into the query: q_h . (W_uk,h c_s) = (W_uk,h^T q_h) . c_s.
+        w_uk = self.up_k.weight.unflatten(0, (self.n_heads, self.d_head))  # (heads, d_head, d_latent)
+        w_uv = self.up_v.weight.unflatten(0, (self.n_heads, self.d_head))
+        q_latent = torch.einsum("bhd,hdc->bhc", q, w_uk)
+        scores = torch.einsum("bhc,btc->bht", q_latent, c) + torch.einsum("bhr,btr->bht", q_r, k_r)
+        p = (scores / math.sqrt(self.d_head + self.d_rope)).softmax(-1)
+        y = torch.einsum("bhc,hdc->bhd", torch.einsum("bht,btc->bhc", p, c), w_uv)  # W_uv after the sum
+        return self.out(y.flatten(-2)), {"c": c, "k_rope": k_r}
+
+
+def _latent_cache(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
+    return (kwargs.get("d_latent", 8) + kwargs.get("d_rope", 4)) * T
+
+
+REFERENCES = (
+    ReferenceSpec(
+        name="mla",
+        arch_id="mla",
+        factory=MultiHeadLatentAttention,
+        kwargs={"n_heads": 4, "d_latent": 32, "d_rope": 8},
+        test_kwargs={"n_heads": 2, "d_latent": 8, "d_rope": 4},
+        state_scalars=_latent_cache,
+    ),
+)
