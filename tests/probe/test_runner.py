@@ -94,18 +94,31 @@ def test_module_loading_errors_are_one_line(tmp_path):
 def test_cli_probes_the_readme_example_module():
     import json
 
-    result = run_cli("probe", "--module", f"{ROOT}/examples/ema_layer.py:EMALayer", "--kw", "d_model=16",
-                     "--lengths", "16,32,64,128", "--json", "--no-store")
+    result = run_cli(
+        "probe",
+        "--module",
+        f"{ROOT}/examples/ema_layer.py:EMALayer",
+        "--kw",
+        "d_model=16",
+        "--lengths",
+        "16,32,64,128",
+        "--json",
+        "--no-store",
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["classification"]["placement"] == "EC"
-    assert {"length", "state_scalars", "state_bytes", "step_flops", "step_bytes", "step_seconds"} <= set(data["measurements"][0])
+    assert {"length", "state_scalars", "state_bytes", "step_flops", "step_bytes", "step_seconds"} <= set(
+        data["measurements"][0]
+    )
     assert {"state", "compute", "time"} <= set(data["fit"])
 
 
 def test_cli_rejects_a_module_that_is_not_an_osp(tmp_path):
     path = tmp_path / "not_osp.py"
-    path.write_text("import torch\nclass Plain(torch.nn.Module):\n    def __init__(self, d_model):\n        super().__init__()\n")
+    path.write_text(
+        "import torch\nclass Plain(torch.nn.Module):\n    def __init__(self, d_model):\n        super().__init__()\n"
+    )
     result = run_cli("probe", "--module", f"{path}:Plain", "--kw", "d_model=8", "--no-store")
     assert result.returncode == 1 and "does not follow the OSP interface" in result.stderr
     assert "Traceback" not in result.stderr
@@ -125,3 +138,19 @@ def test_readme_shows_the_example_module_exactly():
     example = (ROOT / "examples" / "ema_layer.py").read_text()
     assert f"```python\n{example}```" in readme
     assert len(example.splitlines()) <= 30
+
+
+def test_claims_check_every_reference_agrees_with_the_registry():
+    """`probe --all` at small lengths: measured E and C, and the exact state formulas, match the registry."""
+    import json
+
+    result = run_cli("probe", "--all", "--lengths", "64,128,256,512,1024", "--repeats", "2", "--json", "--no-store")
+    assert result.returncode == 0, result.stderr[-2000:]
+    results = json.loads(result.stdout)
+    assert len(results) >= 24
+    for probe in results:
+        assert probe["registry"] is not None, probe["target"]
+        assert probe["registry"]["agrees_all"], (probe["target"], probe["registry"])
+        formula = probe["registry"].get("state_formula")
+        if formula:
+            assert formula.get("agrees"), (probe["target"], formula)

@@ -150,6 +150,7 @@ def register(app: typer.Typer) -> None:
 
         if device.startswith("cuda") and not torch.cuda.is_available():
             fail("--device cuda: no CUDA device is available on this machine (use --device cpu)")
+        from archclass.probe.claims import registry_symbols
         from archclass.probe.runner import compare_with_registry, load_module_class, probe_module
         from archclass.reference import build, catalog, for_arch
 
@@ -210,7 +211,7 @@ def register(app: typer.Typer) -> None:
                 except Exception as error:
                     raise ArchclassError(f"probing {label} failed: {type(error).__name__}: {error}") from None
                 if spec is not None and spec.arch_id in registry:
-                    symbols = spec.symbols(width, kwargs) if getattr(spec, "symbols", None) else None
+                    symbols = registry_symbols(spec.name, width, kwargs)
                     compare_with_registry(result, spec.arch_id, registry, symbols)
                 results.append(result.as_dict())
         finally:

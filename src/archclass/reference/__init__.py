@@ -31,9 +31,6 @@ class ReferenceSpec:
     """Tiny hyperparameters for the unit tests (window/chunk sizes that do not divide test lengths)."""
     state_scalars: Callable[[int, int, Mapping[str, Any]], int] | None = None
     """Exact state scalars per sequence after T tokens: f(T, d_model, kwargs)."""
-    symbols: Callable[[int, Mapping[str, Any]], dict[str, float]] | None = None
-    """The registry entry's symbols (d, h, w, ...) at this reference's settings: f(d_model, kwargs).
-    With it, the probe checks the entry's exact `state_scalars` formula against the measured count."""
 
 
 def _iter_modules() -> list[str]:

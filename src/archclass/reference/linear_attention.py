@@ -126,6 +126,5 @@ REFERENCES = (
         kwargs={"n_heads": 4},
         test_kwargs={"n_heads": 2},
         state_scalars=lambda T, d, kw: _matrix_state(T, d, kw, normaliser=False),
-        symbols=lambda d, kw: {"d": d, "h": kw.get("n_heads", 2)},
     ),
 )

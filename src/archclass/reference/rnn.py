@@ -125,7 +125,7 @@ REFERENCES = (
         name="mingru",
         arch_id="mingru",
         factory=MinGRU,
-        kwargs={"expand": 2},
+        kwargs={"expand": 1},
         test_kwargs={"expand": 2},
         state_scalars=_mingru_state,
     ),
