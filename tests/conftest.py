@@ -29,3 +29,12 @@ def run_cli(
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture(autouse=True)
+def _private_database(tmp_path_factory, monkeypatch):
+    """No test may touch the user's real database: every test gets its own data directory."""
+    home = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home))
+    if "ARCHCLASS_DB" not in os.environ:
+        monkeypatch.setenv("ARCHCLASS_DB", str(home / "archclass.db"))

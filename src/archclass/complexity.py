@@ -11,6 +11,7 @@ multiplication by juxtaposition, ``w d`` to ``w*d``); nothing is ever evaluated 
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import math
 import tokenize
@@ -114,7 +115,17 @@ def _insert_implicit_products(text: str) -> str:
 
 
 def parse(text: str, declared: Iterable[str] = ()) -> Complexity:
-    """Parse ``"O(...)"``; every symbol must be T, d or one of ``declared``."""
+    """Parse ``"O(...)"``; every symbol must be T, d or one of ``declared``.
+
+    Results are cached: a registry repeats the same few strings many times, and a Complexity is immutable.
+    """
+    if not isinstance(text, str):
+        raise ComplexityError(f"expected a string like 'O(T d)', got {text!r}")
+    return _parse_cached(text, frozenset(declared))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_cached(text: str, declared: frozenset[str]) -> Complexity:
     if not isinstance(text, str):
         raise ComplexityError(f"expected a string like 'O(T d)', got {text!r}")
     source = text.strip()

@@ -4,9 +4,31 @@ from ..conftest import run_cli
 from ..test_registry import GOOD
 
 NEW = [
-    "add", "--id", "aardvark", "--name", "Aardvark", "--alias", "aard", "--year", "2026", "--arxiv", "2601.01234",
-    "--family", "ssm", "--summary", "A test SSM.", "--compute", "O(d n)", "--state", "O(d n)", "--retrieval", "none",
-    "--hyper", "n=state size:16", "--evidence", "Sec. 3, Eq. 2.",
+    "add",
+    "--id",
+    "aardvark",
+    "--name",
+    "Aardvark",
+    "--alias",
+    "aard",
+    "--year",
+    "2026",
+    "--arxiv",
+    "2601.01234",
+    "--family",
+    "ssm",
+    "--summary",
+    "A test SSM.",
+    "--compute",
+    "O(d n)",
+    "--state",
+    "O(d n)",
+    "--retrieval",
+    "none",
+    "--hyper",
+    "n=state size:16",
+    "--evidence",
+    "Sec. 3, Eq. 2.",
 ]
 
 

@@ -46,8 +46,29 @@ _register()
 def main() -> None:
     from archclass.cli.output import stderr
 
+    try:  # recent Typer vendors click; older releases use the click package
+        from typer._click import exceptions as click
+    except ImportError:
+        from click import exceptions as click  # type: ignore[no-redef]
+
+    _ABORT = tuple(t for t in (getattr(click, "Abort", None),) if t is not None)
     try:
-        app()
+        code = app(standalone_mode=False)
+    except click.UsageError as error:
+        # One line, not Typer's boxed panel: what was wrong and where to read more.
+        from rich.markup import escape
+
+        command = error.ctx.command_path if error.ctx else "archclass"
+        stderr.print(
+            f"[bold red]usage error:[/] {escape(error.format_message())} (see '{command} --help')", soft_wrap=True
+        )
+        sys.exit(2)
+    except click.ClickException as error:
+        stderr.print(f"error: {error.format_message()}", markup=False, soft_wrap=True)
+        sys.exit(error.exit_code)
+    except _ABORT:
+        stderr.print("aborted", markup=False)
+        sys.exit(1)
     except ArchclassError as error:
         from rich.markup import escape
 
@@ -68,3 +89,4 @@ def main() -> None:
             markup=True,
         )
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

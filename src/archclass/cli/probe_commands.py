@@ -109,8 +109,8 @@ def register(app: typer.Typer) -> None:
     )
     def probe(
         arch: Annotated[
-            Optional[str], typer.Option("--arch", "-a", help="Registry id/alias or reference name.")
-        ] = None,
+            list[str], typer.Option("--arch", "-a", help="Registry id/alias or reference name (repeatable).")
+        ] = [],  # noqa: B006
         all_: Annotated[
             bool, typer.Option("--all", help="Probe every reference implementation (the claims check).")
         ] = False,
@@ -170,15 +170,15 @@ def register(app: typer.Typer) -> None:
             targets.append((module, model, width, kwargs, None))
         else:
             specs = list(catalog().values()) if all_ else []
-            if arch:
-                spec = for_arch(arch)
-                if spec is None and arch in registry:
-                    spec = for_arch(registry.get(arch).id)
+            for name in arch:
+                spec = for_arch(name)
+                if spec is None and name in registry:
+                    spec = for_arch(registry.get(name).id)
                 if spec is None:
                     known = ", ".join(sorted(catalog()))
-                    fail(f"no reference implementation for {arch!r}; available: {known}")
+                    fail(f"no reference implementation for {name!r}; available: {known}")
                 assert spec is not None
-                specs = [spec]
+                specs.append(spec)
             for spec in sorted(specs, key=lambda s: s.name):
                 extra = _kw(kw)
                 targets.append((spec.name, build(spec, d_model, **extra), d_model, {**spec.kwargs, **extra}, spec))
@@ -221,6 +221,7 @@ def register(app: typer.Typer) -> None:
         if store:
             _store(results)
         payload: Any = results[0] if len(results) == 1 and not all_ else results
+        several = all_ or len(results) > 1
         if out:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
@@ -233,13 +234,13 @@ def register(app: typer.Typer) -> None:
         else:
             from archclass.probe.report import print_result
 
-            if all_:
+            if several:
                 _claims_table(results)
             else:
                 for printed in results:
                     print_result(stdout, printed)
         disagreements = [r["target"] for r in results if r.get("registry") and not r["registry"]["agrees_all"]]
-        if all_ and disagreements:
+        if several and disagreements:
             stderr.print(f"measured E/C disagree with the registry for: {', '.join(disagreements)}", markup=False)
             raise typer.Exit(1)
 

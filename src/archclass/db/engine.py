@@ -72,6 +72,7 @@ def _configure_sqlite(engine: Engine, event: Any) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # autocommit in the driver; we issue BEGIN ourselves
+        dbapi_connection.create_function("archclass_casefold", 1, _casefold, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -83,17 +84,52 @@ def _configure_sqlite(engine: Engine, event: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-@contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """One transaction holding the database's write lock; committed on success, rolled back on error."""
-    with connect(engine) as connection:
-        connection.execution_options(**{_WRITE: True})
-        with connection.begin():
-            if connection.dialect.name == "postgresql":
-                from sqlalchemy import text
+def _casefold(value: object) -> object:
+    return value.casefold() if isinstance(value, str) else value
 
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-            yield connection
+
+@contextmanager
+def write_transaction(engine: Engine, *, foreign_keys: bool = True) -> Iterator[Connection]:
+    """One transaction holding the database's write lock; committed on success, rolled back on error.
+
+    ``foreign_keys=False`` is for migrations on SQLite: batch mode recreates a table by copying it
+    and dropping the original, and with foreign keys enforced that DROP would cascade-delete the
+    rows of child tables. Enforcement is switched off for the transaction (SQLite only allows that
+    outside one), ``PRAGMA foreign_key_check`` must come back empty before the commit, and it is
+    switched on again afterwards.
+    """
+    with connect(engine) as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite and not foreign_keys:
+            _pragma_outside_transaction(connection, "PRAGMA foreign_keys = OFF")
+        try:
+            connection.execution_options(**{_WRITE: True})
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    from sqlalchemy import text
+
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+                yield connection
+                if sqlite and not foreign_keys:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise ArchclassError(
+                            f"migration left {len(broken)} rows with dangling foreign keys (first in table "
+                            f"{broken[0][0]!r}); rolled back"
+                        )
+        finally:
+            if sqlite and not foreign_keys:
+                _pragma_outside_transaction(connection, "PRAGMA foreign_keys = ON")
+
+
+def _pragma_outside_transaction(connection: Connection, pragma: str) -> None:
+    """Run PRAGMA on the driver connection directly (it is in autocommit mode), so SQLAlchemy does not
+    autobegin a transaction around it: SQLite ignores PRAGMA foreign_keys inside a transaction."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(pragma)
+    finally:
+        cursor.close()
 
 
 @contextmanager

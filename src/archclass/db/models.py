@@ -33,6 +33,9 @@ NAMING_CONVENTION: dict[str, str] = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
+#: JSON whose Python None is SQL NULL (not the JSON text 'null'), so `bound IS NULL` reads naturally.
+NullableJSON = JSON(none_as_null=True)
+
 #: Placements on the triangle, mirrored from archclass.classify.PLACEMENTS (checked by a test).
 PLACEMENTS = ("EC", "ER", "CR", "E", "C", "R", "none")
 _PLACEMENT_SQL = ", ".join(f"'{p}'" for p in PLACEMENTS)
@@ -55,12 +58,12 @@ class ArchitectureRow(Base, table=True):
     family: str = Field(index=True)
     summary: str
     hybrid: bool = Field(description="True for compositions of other entries (see hybrid_components).")
-    per_step_compute: Optional[str] = Field(default=None, description="Declared work of one decode step; NULL for hybrids.")
+    per_step_compute: Optional[str] = Field(default=None, description="Declared per-step work; NULL for hybrids.")
     state_size: Optional[str] = Field(default=None, description="Declared state size; NULL for hybrids.")
     state_scalars: Optional[str] = None
     retrieval: Optional[str] = None
     precision: Optional[str] = None
-    claims: Optional[list[str]] = Field(default=None, sa_type=JSON)
+    claims: Optional[list[str]] = Field(default=None, sa_type=NullableJSON)
     hyperparameters: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     evidence: str
     confidence: str
@@ -107,7 +110,7 @@ class ClassificationRow(Base, table=True):
     state_growth: Optional[str] = None
     hybrid: bool
     max_pairs: Optional[float] = Field(default=None, description="Recall bound K for E and C entries, if evaluated.")
-    bound: Optional[dict[str, Any]] = Field(default=None, sa_type=JSON)
+    bound: Optional[dict[str, Any]] = Field(default=None, sa_type=NullableJSON)
     archclass_version: str
 
 
@@ -136,14 +139,20 @@ class ProbeRunRow(Base, table=True):
     dtype: str
     created_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)
     lengths: list[int] = Field(default_factory=list, sa_type=JSON)
-    measurements: Any = Field(default=None, sa_type=JSON, nullable=True)
-    fit: Any = Field(default=None, sa_type=JSON, nullable=True)
+    measurements: Any = Field(default=None, sa_type=NullableJSON, nullable=True)
+    fit: Any = Field(default=None, sa_type=NullableJSON, nullable=True)
     placement: Optional[str] = None
     efficient: Optional[bool] = None
     compact: Optional[bool] = None
     recall: Optional[bool] = None
     state_growth: Optional[str] = None
     compute_growth: Optional[str] = None
+    details: Any = Field(
+        default=None,
+        sa_type=NullableJSON,
+        nullable=True,
+        description="Everything else the probe reported: kwargs, notes, registry agreement.",
+    )
     archclass_version: str
 
 

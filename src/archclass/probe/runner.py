@@ -109,11 +109,60 @@ def check_osp(model: Any, label: str) -> None:
 
 
 def _advance(model: Any, state: State, x: Tensor, start: int, stop: int, track: Callable[[State], None]) -> State:
+    if x.is_cuda and stop - start > 256:
+        graphed = _advance_graphed(model, state, x, start, stop, track)
+        if graphed is not None:
+            return graphed
     with torch.no_grad():
         for position in range(start, stop):
             _, state = model.step(x[:, position], state)
             track(state)
     return state
+
+
+def _advance_graphed(
+    model: Any, state: State, x: Tensor, start: int, stop: int, track: Callable[[State], None]
+) -> State | None:
+    """Step a constant-shape state on CUDA by replaying one captured step: ~15 us a token instead of
+    the launches of an eager step, which makes stepping to 65k positions affordable. Returns None
+    when the state's shapes change from step to step (a growing cache) or the step cannot be captured."""
+    from archclass.osp import map_state, state_tensors
+
+    try:
+        with torch.no_grad():
+            _, probe_state = model.step(x[:, start], state)
+            before = [t.shape for t in state_tensors(state)]
+            after = [t.shape for t in state_tensors(probe_state)]
+            if before != after or not before or any(not isinstance(v, Tensor) for v in _leaves(probe_state)):
+                return None
+            static_x = x[:, start].clone()
+            static_state = map_state(lambda t: t.clone(), state)
+            stream = torch.cuda.Stream()
+            stream.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(stream):
+                model.step(static_x, static_state)
+            torch.cuda.current_stream().wait_stream(stream)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                _, next_state = model.step(static_x, static_state)
+                for target, source in zip(state_tensors(static_state), state_tensors(next_state), strict=True):
+                    target.copy_(source)
+            for position in range(start, stop):
+                static_x.copy_(x[:, position])
+                graph.replay()
+            track(static_state)  # constant shapes: one count stands for every position
+            return map_state(lambda t: t.clone(), static_state)
+    except Exception:  # not capturable (host syncs, data-dependent shapes): step eagerly instead
+        torch.cuda.synchronize()
+        return None
+
+
+def _leaves(state: State) -> list[Any]:
+    if isinstance(state, dict):
+        return [leaf for value in state.values() for leaf in _leaves(value)]
+    if isinstance(state, (list, tuple)):
+        return [leaf for value in state for leaf in _leaves(value)]
+    return [state]
 
 
 def _try_prefill(model: Any, x: Tensor) -> State | None:
