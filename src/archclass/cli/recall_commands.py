@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shlex
 import sys
@@ -105,7 +106,14 @@ def register(app: typer.Typer) -> None:
             f"training {len(configs)} models ({len(arch)} architectures x widths x {seeds} seeds)", markup=False
         )
 
+        out.mkdir(parents=True, exist_ok=True)
+        partial = out / "runs.partial.jsonl"
+        partial.write_text("")
+
         def progress(result: dict[str, Any]) -> None:
+            # Each finished run is kept at once, so a sweep cut short still leaves its completed runs.
+            with partial.open("a") as handle:
+                handle.write(json.dumps(result) + "\n")
             stderr.print(
                 f"  {result['arch']} d={result['d_model']} seed={result['seed']}: capacity {result['capacity']} "
                 f"(bound {result['bound_pairs']:.3g}), {result['tokens_per_second']:,.0f} tokens/s",
@@ -125,6 +133,7 @@ def register(app: typer.Typer) -> None:
             "target_accuracy": accuracy,
         }
         rows = write_results(out, runs, meta, figure=figure)
+        partial.unlink(missing_ok=True)
         if json_:
             emit_json(rows)
         else:
