@@ -4,9 +4,9 @@
 set -o pipefail
 source benchmarks/gpu/device_setup.sh
 mkdir -p "$OUT"
-python3 -m pytest -q tests/reference -p no:cacheprovider 2>&1 | tee "$OUT/cuda_tests.log" | tail -15
+timeout 150 python3 -m pytest -q -x tests/reference -p no:cacheprovider -k "cuda or first_step" 2>&1 | tee "$OUT/cuda_tests.log" | tail -15
 start=$(date +%s)
-python3 -m archclass probe --all --device cuda --lengths 1024,2048,4096,8192,16384,32768,65536 \
+timeout 420 python3 -m archclass probe --all --device cuda --repeats 10 --lengths 1024,2048,4096,8192,16384,32768,65536 \
   --no-store --out "$OUT/probe_cuda.json" --plot "$OUT/probe_cuda.png" 2>&1 | tee "$OUT/probe_cuda.log"
 echo "probe --all on cuda took $(( $(date +%s) - start )) s" | tee -a "$OUT/probe_cuda.log"
 # A smoke test of the recall pipeline on CUDA (bf16 autocast), so the sweep's call does not fail late.
