@@ -72,25 +72,36 @@ def plot_results(results: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(18, 5.5))
+    fig, axes = plt.subplots(1, 3, figsize=(20, 6.5))
     panels = (
-        ("max_state_scalars", "state scalars"),
+        ("max_state_scalars", "state scalars (max over positions up to T)"),
         ("max_step_flops", "FLOPs of one step"),
         ("step_seconds", "seconds per step"),
     )
+    colours = plt.get_cmap("tab20").colors + plt.get_cmap("tab20b").colors
+    markers = "osD^v<>ph*"
     for ax, (key, title) in zip(axes, panels, strict=True):
-        for result in results:
+        for index, result in enumerate(results):
             lengths = [m["length"] for m in result["measurements"]]
             values = [max(m[key], 1e-12) for m in result["measurements"]]
             style = "-" if result["classification"]["compact"] else "--"
-            ax.loglog(lengths, values, style, marker="o", markersize=3, label=result["target"])
+            ax.loglog(
+                lengths,
+                values,
+                style,
+                marker=markers[index % len(markers)],
+                markersize=3.5,
+                color=colours[index % len(colours)],
+                label=result["target"],
+            )
         ax.set_xlabel("position T")
         ax.set_title(title)
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize=7, ncol=2, loc="upper left")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
     device = results[0]["device"] if results else "?"
     fig.suptitle(f"archclass probe on {device}: solid = measured compact, dashed = state grows")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.86, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, metadata={"Software": None} if path.suffix == ".png" else None)
     plt.close(fig)
