@@ -12,7 +12,7 @@ REGISTRY = ROOT / "data" / "architectures.yaml"
 
 
 def run_cli(
-    *args: str, env: dict[str, str] | None = None, input: str | None = None
+    *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     """Run the real console entry point in a subprocess, as a user would."""
     full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
@@ -22,7 +22,7 @@ def run_cli(
         text=True,
         env=full_env,
         input=input,
-        timeout=120,
+        timeout=timeout,
     )
 
 

@@ -144,7 +144,9 @@ def test_claims_check_every_reference_agrees_with_the_registry():
     """`probe --all` at small lengths: measured E and C, and the exact state formulas, match the registry."""
     import json
 
-    result = run_cli("probe", "--all", "--lengths", "64,128,256,512,1024", "--repeats", "2", "--json", "--no-store")
+    result = run_cli(
+        "probe", "--all", "--lengths", "64,128,256,512,1024", "--repeats", "2", "--json", "--no-store", timeout=900
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     results = json.loads(result.stdout)
     assert len(results) >= 24

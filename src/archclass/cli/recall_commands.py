@@ -25,6 +25,19 @@ def _ints(text: str, option: str) -> list[int]:
     return values
 
 
+def _overrides(items: list[str]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{item!r} is not KEY=VALUE, e.g. --kw chunk_size=8", param_hint="--kw")
+        try:
+            result[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            result[key.strip()] = value
+    return result
+
+
 def register(app: typer.Typer) -> None:
     @app.command(
         epilog=(
@@ -56,6 +69,10 @@ def register(app: typer.Typer) -> None:
             Optional[bool], typer.Option("--bf16/--no-bf16", help="bf16 autocast (default: on for cuda).")
         ] = None,
         compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the model.")] = False,
+        kw: Annotated[
+            list[str],
+            typer.Option("--kw", help="Hyperparameter KEY=VALUE for the families that take it (repeatable)."),
+        ] = [],  # noqa: B006
         workers: Annotated[int, typer.Option(help="Configurations trained at once on the device (processes).")] = 1,
         eval_every: Annotated[int, typer.Option(help="Evaluate (and maybe stop early) every N steps.")] = 200,
         out: Annotated[Path, typer.Option(help="Folder for results.json, results.md and capacity.png.")] = Path(
@@ -96,6 +113,7 @@ def register(app: typer.Typer) -> None:
                 bf16=use_bf16,
                 compile=compile_,
                 eval_every=eval_every,
+                overrides=_overrides(kw),
             )
             targets = [float(b) for b in state_bytes.split(",")] if state_bytes else []
             configs = plan(arch, _ints(d_model, "--d-model"), seeds, base, targets)

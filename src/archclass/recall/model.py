@@ -6,6 +6,7 @@ probe measures, and its state (the mixers' states, summed over layers) is what t
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -13,6 +14,15 @@ from torch import Tensor, nn
 
 from archclass.osp import prefill, state_bytes, state_scalars
 from archclass.reference import ReferenceSpec, build
+
+
+def _accepted(spec: ReferenceSpec, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The overrides this family's constructor takes: `--kw chunk_size=8` applies to the SSMs of a
+    sweep and is ignored by the attention models that have no chunks."""
+    parameters = inspect.signature(spec.factory).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return overrides
+    return {key: value for key, value in overrides.items() if key in parameters}
 
 
 class Block(nn.Module):
@@ -32,7 +42,8 @@ class RecallLM(nn.Module):
         super().__init__()
         self.spec, self.d_model = spec, d_model
         self.embed = nn.Embedding(vocab_size, d_model)
-        self.blocks = nn.ModuleList(Block(build(spec, d_model, **overrides), d_model) for _ in range(n_layers))
+        accepted = _accepted(spec, overrides)
+        self.blocks = nn.ModuleList(Block(build(spec, d_model, **accepted), d_model) for _ in range(n_layers))
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size, bias=False)
 
