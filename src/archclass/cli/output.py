@@ -26,3 +26,19 @@ def fail(message: str, code: int = 1) -> None:
 
     stderr.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
     raise SystemExit(code)
+
+
+def parse_key_values(items: list[str], option: str, example: str) -> dict[str, Any]:
+    """`KEY=VALUE` options to a dict; values are read as JSON when they parse (numbers, booleans)."""
+    import typer
+
+    result: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{item!r} is not KEY=VALUE, e.g. {option} {example}", param_hint=option)
+        try:
+            result[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            result[key.strip()] = value
+    return result

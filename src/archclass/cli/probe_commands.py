@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from archclass.cli.output import emit_json, fail, stderr, stdout
+from archclass.cli.output import emit_json, fail, parse_key_values, stderr, stdout
 from archclass.cli.registry_commands import RegistryOption, load
 from archclass.errors import ArchclassError
 
@@ -33,16 +33,7 @@ def _lengths(text: Optional[str], device: str) -> list[int]:
 
 
 def _kw(items: list[str]) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise typer.BadParameter(f"{item!r} is not KEY=VALUE, e.g. --kw d_model=64", param_hint="--kw")
-        try:
-            kwargs[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            kwargs[key.strip()] = value
-    return kwargs
+    return parse_key_values(items, "--kw", "d_model=64")
 
 
 def _progress(total: int, label: str) -> Any:

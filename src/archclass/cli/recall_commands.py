@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from archclass.cli.output import emit_json, fail, stderr
+from archclass.cli.output import emit_json, fail, parse_key_values, stderr
 
 
 def _ints(text: str, option: str) -> list[int]:
@@ -26,16 +26,7 @@ def _ints(text: str, option: str) -> list[int]:
 
 
 def _overrides(items: list[str]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise typer.BadParameter(f"{item!r} is not KEY=VALUE, e.g. --kw chunk_size=8", param_hint="--kw")
-        try:
-            result[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            result[key.strip()] = value
-    return result
+    return parse_key_values(items, "--kw", "chunk_size=8")
 
 
 def register(app: typer.Typer) -> None:

@@ -65,15 +65,15 @@ def fit_growth(lengths: Sequence[int], values: Sequence[float], *, exact: bool =
     exponent, r_squared = _least_squares(xs, ys)
     # Against log T: increments per doubling stay roughly equal when growth is logarithmic.
     log_slope, log_r2 = _least_squares([math.log(t) for t in tail_t], tail_v)
-    if exponent < 0.35 or (exponent < 0.6 and log_r2 > 0.995 and log_slope > 0 and r_squared < log_r2):
-        growth = "polylog"
-    elif exponent < 0.8:
-        growth = "sublinear"
-    elif exponent <= 1.2:
-        growth = "linear"
-    else:
-        growth = "superlinear"
+    logarithmic = exponent < 0.35 or (exponent < 0.6 and log_r2 > 0.995 and log_slope > 0 and r_squared < log_r2)
+    growth = "polylog" if logarithmic else _power_class(exponent)
     return Fit(growth, round(exponent, 4), round(r_squared, 4), len(ts))
+
+
+def _power_class(exponent: float) -> str:
+    if exponent < 0.8:
+        return "sublinear"
+    return "linear" if exponent <= 1.2 else "superlinear"
 
 
 def _fit_noisy(ts: list[float], vs: list[float]) -> Fit:
@@ -82,12 +82,5 @@ def _fit_noisy(ts: list[float], vs: list[float]) -> Fit:
     if min(vs) <= 0:
         return Fit("constant", 0.0, 0.0, len(ts))
     exponent, r_squared = _least_squares([math.log(t) for t in ts], [math.log(v) for v in vs])
-    if exponent < 0.2:
-        growth = "constant"
-    elif exponent < 0.8:
-        growth = "sublinear"
-    elif exponent <= 1.2:
-        growth = "linear"
-    else:
-        growth = "superlinear"
+    growth = "constant" if exponent < 0.2 else _power_class(exponent)
     return Fit(growth, round(exponent, 4), round(r_squared, 4), len(ts))

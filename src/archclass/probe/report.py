@@ -78,7 +78,7 @@ def plot_results(results: list[dict[str, Any]], path: Path) -> None:
         ("max_step_flops", "FLOPs of one step"),
         ("step_seconds", "seconds per step"),
     )
-    colours = plt.get_cmap("tab20").colors + plt.get_cmap("tab20b").colors
+    colours = [plt.get_cmap(name)(i) for name in ("tab20", "tab20b") for i in range(20)]
     markers = "osD^v<>ph*"
     for ax, (key, title) in zip(axes, panels, strict=True):
         for index, result in enumerate(results):
