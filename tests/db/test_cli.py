@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from archclass.db import migrate
+
 from ..conftest import run_cli
 from .conftest import EFFICIENT_AND_COMPACT, IDS, REGISTRY_B_YAML
 
@@ -165,14 +167,16 @@ def test_db_status_creates_nothing_then_reports(tmp_path, registry_file):
     before = run_cli("db", "status", "--json", "--db", str(path), "--registry", str(registry_file))
     assert before.returncode == 0, before.stderr
     report = json.loads(before.stdout)
-    assert report["exists"] is False and report["current_revision"] is None and report["head_revision"] == "0001"
+    head = migrate.head_revision()
+    assert report["exists"] is False and report["current_revision"] is None and report["head_revision"] == head
     assert not path.exists()
     upgraded = json.loads(run_cli("db", "upgrade", "--json", "--db", str(path)).stdout)
-    assert upgraded["upgraded"] and upgraded["current_revision"] == "0001"
+    assert upgraded["upgraded"] and upgraded["current_revision"] == head
     assert json.loads(run_cli("db", "upgrade", "--json", "--db", str(path)).stdout)["upgraded"] is False
     assert query(str(path), registry_file).returncode == 0
     report = json.loads(run_cli("db", "status", "--json", "--db", str(path), "--registry", str(registry_file)).stdout)
     assert report["up_to_date"] and report["in_step"] and report["entries"] == 5 and report["probe_runs"] == 0
+    assert report["recall_runs"] == 0
     assert report["synced"]["registry_sha256"] == report["registry_sha256"]
     human = run_cli("db", "status", "--db", str(path), "--registry", str(registry_file))
     assert "up to date" in human.stdout and "in step" in human.stdout
@@ -228,6 +232,7 @@ def test_the_database_file_is_readable_with_sqlite3(tmp_path, registry_file):
             "classifications",
             "rule_firings",
             "probe_runs",
+            "recall_runs",
             "meta",
             "alembic_version",
         } <= names

@@ -16,7 +16,16 @@ from archclass.paths import migrations_dir
 
 from .conftest import IDS, snapshot
 
-TABLES = {"architectures", "aliases", "hybrid_components", "classifications", "rule_firings", "probe_runs", "meta"}
+TABLES = {
+    "architectures",
+    "aliases",
+    "hybrid_components",
+    "classifications",
+    "rule_firings",
+    "probe_runs",
+    "recall_runs",
+    "meta",
+}
 
 
 def test_single_head_and_static_reader_agree():
@@ -24,7 +33,7 @@ def test_single_head_and_static_reader_agree():
     heads = script.get_heads()
     assert len(heads) == 1
     assert migrate.static_head() == heads[0] == migrate.head_revision()
-    assert [rev.revision for rev in script.walk_revisions()][-1] == "0001"  # the first migration creates all
+    assert [rev.revision for rev in script.walk_revisions()][::-1] == ["0001", "0002"]  # a line, oldest first
 
 
 def test_migration_environment_files():
@@ -89,6 +98,8 @@ def test_constraint_names_follow_the_convention(engine):
                 assert fk["name"] == f"fk_{name}_{fk['constrained_columns'][0]}_{fk['referred_table']}"
         checks = {c["name"] for c in inspector.get_check_constraints("hybrid_components")}
         assert "ck_hybrid_components_fraction_range" in checks
+        checks = {c["name"] for c in inspector.get_check_constraints("recall_runs")}
+        assert "ck_recall_runs_capacity_nonnegative" in checks
 
 
 SECOND_REVISION = '''"""test only: add a column to architectures (rebuilding the table on SQLite)

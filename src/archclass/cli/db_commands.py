@@ -258,6 +258,7 @@ def _status(db: str | None, registry: Path | None) -> tuple[dict[str, Any], str 
         "in_step": False,
         "entries": None,
         "probe_runs": None,
+        "recall_runs": None,
     }
     problem = None
     try:
@@ -296,7 +297,11 @@ def _status(db: str | None, registry: Path | None) -> tuple[dict[str, Any], str 
             }
             report["in_step"] = source is not None and all(meta.get(k) == v for k, v in source.fingerprint.items())
             names = set(inspect(connection).get_table_names())
-            for key, table in (("entries", "architectures"), ("probe_runs", "probe_runs")):
+            for key, table in (
+                ("entries", "architectures"),
+                ("probe_runs", "probe_runs"),
+                ("recall_runs", "recall_runs"),
+            ):
                 if table in names:
                     report[key] = connection.execute(select(func.count()).select_from(metadata.tables[table])).scalar()
     finally:
@@ -354,7 +359,7 @@ def register(app: typer.Typer) -> None:
     @db_app.command("status", epilog="Example: archclass db status --json")
     def db_status(db: DbOption = None, registry_file: RegistryOption = None, json_: JsonOption = False) -> None:
         """Show where the database is, its schema revision and the code's head, the registry hash it was
-        synced from, and how many entries and probe runs it holds. Creates nothing.
+        synced from, and how many entries, probe runs and recall runs it holds. Creates nothing.
 
         Exit code 1 when the database was written by a newer archclass or the registry cannot be read.
         """
@@ -381,6 +386,7 @@ def register(app: typer.Typer) -> None:
                 lines.append("synced          never")
             lines.append(f"entries         {report['entries'] if report['entries'] is not None else '-'}")
             lines.append(f"probe runs      {report['probe_runs'] if report['probe_runs'] is not None else '-'}")
+            lines.append(f"recall runs     {report['recall_runs'] if report['recall_runs'] is not None else '-'}")
             for line in lines:
                 stdout.print(line, markup=False, highlight=False, soft_wrap=True)
         if problem:

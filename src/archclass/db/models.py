@@ -1,14 +1,15 @@
 """The database tables, as SQLModel classes with their own metadata and constraint naming convention.
 
 Tables are named for people reading the file in ``sqlite3`` or Datasette: ``architectures``,
-``aliases``, ``hybrid_components``, ``classifications``, ``rule_firings``, ``probe_runs`` and ``meta``.
+``aliases``, ``hybrid_components``, ``classifications``, ``rule_firings``, ``probe_runs``,
+``recall_runs`` and ``meta``.
 Every constraint and index gets a predictable name from :data:`NAMING_CONVENTION`, so later
 migrations (batch mode on SQLite, plain ALTER on PostgreSQL) can refer to them by name.
 
-The registry-derived tables (everything except ``probe_runs`` and ``meta``) are replaced wholesale by a
-sync. ``probe_runs.arch_id`` is therefore deliberately *not* a foreign key: measurements outlive
-registry edits (an entry renamed or removed keeps its probe history), and a probe of a user's own
-module has no registry entry at all.
+The registry-derived tables (everything except ``probe_runs``, ``recall_runs`` and ``meta``) are
+replaced wholesale by a sync. ``probe_runs.arch_id`` and ``recall_runs.arch_id`` are therefore
+deliberately *not* foreign keys: measurements outlive registry edits (an entry renamed or removed keeps
+its probe and recall history), and a probe of a user's own module has no registry entry at all.
 
 The schema is created and changed only by the Alembic migrations in ``migrations/``; a test checks
 that these classes and the migrations agree.
@@ -19,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, MetaData
+from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, MetaData
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -156,6 +157,44 @@ class ProbeRunRow(Base, table=True):
     archclass_version: str
 
 
+class RecallRunRow(Base, table=True):
+    """One trained model of an ``archclass recall`` sweep: its configuration, accuracy at every K, the
+    measured capacity, the state it kept and the bound for that state."""
+
+    __tablename__ = "recall_runs"
+    __table_args__ = (CheckConstraint("capacity >= 0", name="capacity_nonnegative"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    sweep_id: str = Field(index=True, description="Shared by every run of one `archclass recall` invocation.")
+    arch: str = Field(index=True, description="Reference implementation name, e.g. mamba.")
+    arch_id: Optional[str] = Field(default=None, index=True, description="Registry id, NULL when there is none.")
+    d_model: int
+    seed: int
+    vocab: int
+    seq_len: int
+    n_layers: int
+    steps_run: int
+    capacity: int = Field(description="Largest K recalled with mean accuracy >= target_accuracy (0 if none).")
+    # BIGINT: a KV cache's bits pass 2**31 (PostgreSQL's INTEGER) at lengths and widths a GPU sweep reaches.
+    state_scalars: int = Field(sa_type=BigInteger)
+    state_bits: int = Field(sa_type=BigInteger)
+    bits_per_scalar: int
+    bound_pairs: Optional[float] = Field(default=None, description="The recall bound for this state; NULL if none.")
+    target_accuracy: float
+    tokens_per_second: Optional[float] = None
+    device: str
+    created_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)
+    accuracy: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, description='{"K": accuracy}.')
+    details: Any = Field(
+        default=None,
+        sa_type=NullableJSON,
+        nullable=True,
+        description="Everything else of the run: overrides, accuracy by distance, history, other lengths, "
+        "training time, the sweep's command.",
+    )
+    archclass_version: str
+
+
 class MetaRow(Base, table=True):
     """Key-value facts about the database: registry hash, rules hash, when it was last synced."""
 
@@ -165,6 +204,7 @@ class MetaRow(Base, table=True):
     value: str
 
 
+#: The tables a sync replaces wholesale; probe_runs, recall_runs and meta are never touched by it.
 REGISTRY_TABLES = ("architectures", "aliases", "hybrid_components", "classifications", "rule_firings")
 
 
