@@ -56,6 +56,26 @@ def test_tiny_sweep_trains_attention_to_recall_and_stays_under_the_bound(tmp_pat
     assert (tmp_path / "capacity.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_a_capacity_above_its_bound_is_reported():
-    runs = [{"arch": "x", "d_model": 8, "seed": 0, "capacity": 64, "bound_pairs": 10.0}]
-    assert violations(runs) == ["x d_model=8 seed=0: capacity 64 > bound 10"]
+def _run(capacity: int, bound: float, at_length: dict | None = None) -> dict:
+    return {
+        "arch": "x",
+        "d_model": 8,
+        "seed": 0,
+        "seq_len": 64,
+        "accuracy": {"4": 1.0},
+        "capacity": capacity,
+        "state_scalars": 10,
+        "state_bits": 320,
+        "bound_pairs": bound,
+        "overrides": {},
+        "at_length": at_length or {},
+    }
+
+
+def test_a_capacity_above_its_bound_is_reported_at_any_tested_length():
+    assert violations([_run(4, 10.0)]) == []
+    assert violations([_run(64, 10.0)]) == ["x d=8 seed=0 T=64: capacity 64 > bound 10"]
+    longer = {
+        "128": {"accuracy": {"4": 1.0}, "capacity": 12, "state_scalars": 10, "state_bits": 320, "bound_pairs": 10.0}
+    }
+    assert violations([_run(4, 10.0, longer)]) == ["x d=8 seed=0 T=128: capacity 12 > bound 10"]

@@ -29,6 +29,30 @@ def _overrides(items: list[str]) -> dict[str, Any]:
     return parse_key_values(items, "--kw", "chunk_size=8")
 
 
+def _store(runs: list[dict[str, Any]], meta: dict[str, Any]) -> None:
+    """Keep the sweep in the database too; the files are already written, so a failure only warns."""
+    from archclass.db import record_recall_runs
+    from archclass.errors import ArchclassError
+    from archclass.reference import catalog
+
+    try:
+        ids = record_recall_runs(
+            runs,
+            device=meta["device"],
+            target_accuracy=meta["target_accuracy"],
+            command=meta["command"],
+            arch_ids={spec.name: spec.arch_id for spec in catalog().values()},
+        )
+    except ArchclassError as error:
+        stderr.print(f"warning: recall runs not stored in the database: {error}", markup=False)
+        return
+    stderr.print(f"stored {len(ids)} runs in the database (table recall_runs)", markup=False)
+
+
+def _knobs(result: dict[str, Any]) -> str:
+    return "".join(f"{key}={value} " for key, value in sorted(result.get("overrides", {}).items()))
+
+
 def register(app: typer.Typer) -> None:
     @app.command(
         epilog=(
@@ -47,6 +71,17 @@ def register(app: typer.Typer) -> None:
             Optional[int], typer.Option(help="Sequence length (default 4 x max K, at least 64).")
         ] = None,
         layers: Annotated[int, typer.Option(help="Sequence-mixing layers (each followed by an MLP).")] = 2,
+        conv_width: Annotated[
+            int,
+            typer.Option(
+                help="Taps of the short causal convolution before each mixer (its buffer counts as state); "
+                "1 turns it off."
+            ),
+        ] = 4,
+        test_seq_len: Annotated[
+            Optional[str],
+            typer.Option(help="Also test each trained model at these sequence lengths (comma-separated)."),
+        ] = None,
         seeds: Annotated[int, typer.Option(help="Seeds per configuration; points are means over them.")] = 3,
         steps: Annotated[int, typer.Option(help="Training steps (early stop at 99% accuracy).")] = 2000,
         batch_size: Annotated[int, typer.Option(help="Sequences per step.")] = 64,
@@ -71,6 +106,9 @@ def register(app: typer.Typer) -> None:
         ),
         figure: Annotated[bool, typer.Option("--figure/--no-figure", help="Draw capacity.png.")] = True,
         json_: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+        store: Annotated[
+            bool, typer.Option("--store/--no-store", help="Record every run in the database (recall_runs).")
+        ] = True,
     ) -> None:
         """Train small MQAR models and set their recall capacity against the bound for their state.
 
@@ -96,6 +134,8 @@ def register(app: typer.Typer) -> None:
                 pairs=pair_list,
                 seq_len=length,
                 n_layers=layers,
+                conv_width=conv_width,
+                test_seq_lens=_ints(test_seq_len, "--test-seq-len") if test_seq_len else (),
                 steps=steps,
                 batch_size=batch_size,
                 lr=lr,
@@ -106,7 +146,13 @@ def register(app: typer.Typer) -> None:
                 eval_every=eval_every,
                 overrides=_overrides(kw),
             )
-            targets = [float(b) for b in state_bytes.split(",")] if state_bytes else []
+            from archclass.recall.mqar import MQARConfig
+
+            for length in (base.seq_len, *base.test_seq_lens):  # refuse impossible lengths before training
+                MQARConfig(vocab, pair_list[-1], length)
+            if conv_width < 1:
+                raise ValueError(f"--conv-width must be at least 1 (1 turns the convolution off), got {conv_width}")
+            targets = _ints(state_bytes, "--state-bytes") if state_bytes else []
             configs = plan(arch, _ints(d_model, "--d-model"), seeds, base, targets)
         except ValueError as error:
             fail(str(error))
@@ -119,18 +165,38 @@ def register(app: typer.Typer) -> None:
         partial = out / "runs.partial.jsonl"
         partial.write_text("")
 
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        bar = Progress(
+            TextColumn("recall sweep"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=stderr,
+            transient=True,
+        )
+        task = bar.add_task("runs", total=len(configs))
+
         def progress(result: dict[str, Any]) -> None:
             # Each finished run is kept at once, so a sweep cut short still leaves its completed runs.
             with partial.open("a") as handle:
                 handle.write(json.dumps(result) + "\n")
-            stderr.print(
-                f"  {result['arch']} d={result['d_model']} seed={result['seed']}: capacity {result['capacity']} "
-                f"(bound {result['bound_pairs']:.3g}), {result['tokens_per_second']:,.0f} tokens/s",
+            bound = result["bound_pairs"]
+            bar.console.print(
+                f"  {result['arch']} d={result['d_model']} {_knobs(result)}seed={result['seed']}: "
+                f"capacity {result['capacity']} (bound {bound:.3g}), {result['steps_run']} steps, "
+                f"{result['tokens_per_second']:,.0f} tokens/s"
+                if bound is not None
+                else f"  {result['arch']} d={result['d_model']} seed={result['seed']}: capacity {result['capacity']}",
                 markup=False,
             )
+            bar.advance(task)
 
         distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-        runs = run_distributed(configs, workers, progress) if distributed else run_configs(configs, workers, progress)
+        with bar:
+            runs = (
+                run_distributed(configs, workers, progress) if distributed else run_configs(configs, workers, progress)
+            )
         if runs is None:  # a non-zero torchrun rank: rank 0 writes the results
             return
         device_name = torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu"
@@ -143,6 +209,8 @@ def register(app: typer.Typer) -> None:
         }
         rows = write_results(out, runs, meta, figure=figure)
         partial.unlink(missing_ok=True)
+        if store:
+            _store(runs, meta)
         if json_:
             emit_json(rows)
         else:

@@ -1,7 +1,15 @@
-"""A small language model for MQAR: embedding, blocks of (sequence mixer + MLP), head.
+"""A small language model for MQAR: embedding, blocks of (short convolution, sequence mixer, MLP), head.
 
 The sequence mixers are the reference implementations, so the model trained here is the same code the
-probe measures, and its state (the mixers' states, summed over layers) is what the bound is given.
+probe measures, and its state (the mixers' states and the convolutions' buffers, summed over layers) is
+what the bound is given.
+
+Each mixer reads its input through a short causal depthwise convolution, as in Zoology's MQAR models
+(Arora et al., 2023), H3's shift SSM and the convolutions inside Mamba and flash-linear-attention's
+DeltaNet and GLA layers. It lets the token at a value's position see the key just before it, so one
+recurrent layer can write the pair into its state; without it a recurrent model must first learn a
+previous-token layer, which on MQAR costs tens of thousands of training steps. The convolution keeps its
+last `width - 1` inputs between steps, and they are counted as state like any other.
 """
 
 from __future__ import annotations
@@ -25,25 +33,74 @@ def _accepted(spec: ReferenceSpec, overrides: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in overrides.items() if key in parameters}
 
 
+class ShortConv(nn.Module):
+    """A causal depthwise convolution of `width` taps, as an OSP: its state is the last width - 1 inputs.
+
+    parallel:  y_t = sum_j w_j * x_{t-j}  for j < width  (zero before the sequence starts)
+    recurrent: buffer <- [buffer; x_t][-(width - 1):],  y_t = w . [buffer; x_t]
+    """
+
+    def __init__(self, d_model: int, width: int = 4) -> None:
+        super().__init__()
+        if width < 1:
+            raise ValueError(f"short convolution width must be at least 1, got {width}")
+        self.d_model, self.width = d_model, width
+        self.weight = nn.Parameter(torch.zeros(d_model, 1, width))
+        with torch.no_grad():  # start as the identity plus a little of the past, so training starts stable
+            self.weight[:, 0, -1] = 1.0
+            self.weight[:, 0, :-1].normal_(0.0, 0.1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.prefill(x)[0]
+
+    def prefill(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        padded = torch.nn.functional.pad(x.transpose(1, 2), (self.width - 1, 0))  # (batch, d, width - 1 + T)
+        y = torch.nn.functional.conv1d(padded, self.weight.to(x.dtype), groups=self.d_model)
+        return y.transpose(1, 2), padded[:, :, padded.shape[-1] - (self.width - 1) :]
+
+    def init_state(self, batch: int) -> Tensor:
+        return self.weight.new_zeros(batch, self.d_model, self.width - 1)
+
+    def step(self, x: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        window = torch.cat([state, x.unsqueeze(-1)], dim=-1)  # (batch, d, width)
+        y = (window * self.weight.squeeze(1).to(x.dtype)).sum(-1)
+        return y, window[:, :, 1:]
+
+
 class Block(nn.Module):
-    def __init__(self, mixer: nn.Module, d_model: int) -> None:
+    def __init__(self, mixer: nn.Module, d_model: int, conv_width: int = 4) -> None:
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.conv = ShortConv(d_model, conv_width) if conv_width > 1 else None
         self.mixer = mixer
         self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model))
 
+    def mixer_input(self, x: Tensor) -> Tensor:
+        h = self.norm1(x)
+        return self.conv(h) if self.conv is not None else h
+
     def forward(self, x: Tensor) -> Tensor:
-        x = x + self.mixer(self.norm1(x))
+        x = x + self.mixer(self.mixer_input(x))
         return x + self.mlp(self.norm2(x))
 
 
 class RecallLM(nn.Module):
-    def __init__(self, spec: ReferenceSpec, vocab_size: int, d_model: int, n_layers: int = 2, **overrides: Any) -> None:
+    def __init__(
+        self,
+        spec: ReferenceSpec,
+        vocab_size: int,
+        d_model: int,
+        n_layers: int = 2,
+        conv_width: int = 4,
+        mixer_kwargs: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__()
         self.spec, self.d_model = spec, d_model
         self.embed = nn.Embedding(vocab_size, d_model)
-        accepted = _accepted(spec, overrides)
-        self.blocks = nn.ModuleList(Block(build(spec, d_model, **accepted), d_model) for _ in range(n_layers))
+        accepted = _accepted(spec, mixer_kwargs or {})
+        self.blocks = nn.ModuleList(
+            Block(build(spec, d_model, **accepted), d_model, conv_width) for _ in range(n_layers)
+        )
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size, bias=False)
 
@@ -57,14 +114,19 @@ class RecallLM(nn.Module):
     def state_after(self, tokens: Tensor) -> tuple[int, int]:
         """(scalars, bytes) of the model's whole state after reading `tokens` (one sequence).
 
-        Each mixer is run on the activations it would see, and its state after the last token is
-        counted; MLPs and norms carry nothing between steps.
+        Each convolution and mixer is run on the activations it would see, and its state after the last
+        token is counted; MLPs and norms carry nothing between steps.
         """
         x = self.embed(tokens[:1])
         scalars = total_bytes = 0
         for block in self.blocks:
             assert isinstance(block, Block)
-            y, state = prefill(block.mixer, block.norm1(x))  # type: ignore[arg-type]
+            h = block.norm1(x)
+            if block.conv is not None:
+                h, buffer = block.conv.prefill(h)
+                scalars += state_scalars(buffer)
+                total_bytes += state_bytes(buffer)
+            y, state = prefill(block.mixer, h)  # type: ignore[arg-type]
             scalars += state_scalars(state)
             total_bytes += state_bytes(state)
             x = x + y

@@ -61,41 +61,48 @@ class MQARBatch:
     """(batch, seq_len): positions from the pair's key to the query, -1 where there is no query."""
 
 
-def generate(config: MQARConfig, count: int, seed: int) -> MQARBatch:
-    """`count` sequences, a pure function of (config, count, seed)."""
-    generator = torch.Generator().manual_seed(seed)
+def generate(config: MQARConfig, count: int, seed: int, device: str | torch.device = "cpu") -> MQARBatch:
+    """`count` sequences, a pure function of (config, count, seed); built on `device` in one pass."""
+    generator = torch.Generator(device=device).manual_seed(seed)
     K, L, V, F = config.pairs, config.seq_len, config.vocab, config.filler
-    keys = torch.argsort(torch.rand(count, V, generator=generator), dim=1)[:, :K] + F
-    values = torch.randint(0, V, (count, K), generator=generator) + F + V
-    inputs = torch.randint(0, F, (count, L), generator=generator)
+
+    def uniform(*shape: int) -> Tensor:
+        return torch.rand(*shape, generator=generator, device=device)
+
+    keys = torch.argsort(uniform(count, V), dim=1)[:, :K] + F
+    values = torch.randint(0, V, (count, K), generator=generator, device=device) + F + V
+    inputs = torch.randint(0, F, (count, L), generator=generator, device=device)
     inputs[:, 0 : 2 * K : 2] = keys
     inputs[:, 1 : 2 * K : 2] = values
-    targets = torch.full((count, L), IGNORE, dtype=torch.long)
-    distances = torch.full((count, L), -1, dtype=torch.long)
 
     # Query slots in the region after the pairs; a query occupies one position and its answer is the
-    # next-token prediction at that position. Slots are drawn with a power-law preference for gaps.
+    # next-token prediction at that position (so the last position, with nothing after it, is never a
+    # slot). K slots per row are drawn without replacement with power-law weights over the gap, by the
+    # exponential-clock method (Efraimidis and Spirakis, 2006): the K smallest Exp(1)/weight win,
+    # which has the distribution of K successive weighted draws and needs no loop over rows.
     region = L - 2 * K
-    slots = torch.arange(region - 1)  # the last position has no next token to be scored against
-    weights = (slots.double() + 1) ** (config.power_a - 1)
-    weights = weights / weights.sum()
-    for row in range(count):
-        chosen = torch.multinomial(weights, K, replacement=False, generator=generator)
-        positions = 2 * K + torch.sort(chosen).values
-        order = torch.randperm(K, generator=generator)
-        inputs[row, positions] = keys[row, order]
-        targets[row, positions] = values[row, order]
-        distances[row, positions] = positions - 2 * order
+    weights = (torch.arange(region - 1, device=device, dtype=torch.float64) + 1) ** (config.power_a - 1)
+    clocks = -torch.log(uniform(count, region - 1).double().clamp_min(1e-300)) / weights
+    chosen = torch.topk(clocks, K, dim=1, largest=False).indices
+    positions = 2 * K + torch.sort(chosen, dim=1).values
+    order = torch.argsort(uniform(count, K), dim=1)  # which pair each query slot asks about
+    rows = torch.arange(count, device=device)[:, None]
+    inputs[rows, positions] = keys.gather(1, order)
+    targets = torch.full((count, L), IGNORE, dtype=torch.long, device=device)
+    targets[rows, positions] = values.gather(1, order)
+    distances = torch.full((count, L), -1, dtype=torch.long, device=device)
+    distances[rows, positions] = positions - 2 * order
     return MQARBatch(inputs, targets, distances)
 
 
-def mixed_batch(configs: list[MQARConfig], count: int, seed: int) -> MQARBatch:
+def mixed_batch(configs: list[MQARConfig], count: int, seed: int, device: str | torch.device = "cpu") -> MQARBatch:
     """A batch drawing each sequence's K from `configs` in turn (all must share seq_len)."""
     lengths = {c.seq_len for c in configs}
     if len(lengths) != 1:
         raise ValueError("configs in one batch must share seq_len")
     parts = [
-        generate(c, count // len(configs) + (i < count % len(configs)), seed * 1009 + i) for i, c in enumerate(configs)
+        generate(c, count // len(configs) + (i < count % len(configs)), seed * 1009 + i, device)
+        for i, c in enumerate(configs)
     ]
     return MQARBatch(
         torch.cat([p.inputs for p in parts]),

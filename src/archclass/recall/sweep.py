@@ -17,28 +17,81 @@ import torch
 from archclass.errors import ArchclassError
 from archclass.recall.model import RecallLM
 from archclass.recall.mqar import MQARConfig, generate
-from archclass.recall.train import TrainConfig, train
+from archclass.recall.train import BYTES_PER_SCALAR, TrainConfig, train
 from archclass.reference import ReferenceSpec, catalog
 
+# The hyperparameter that sets each family's state size when architectures are matched at equal state
+# (--state-bytes): a window for windowed attention, the state dimension for SSMs, the number of random
+# features for Performer, and the width for everything else.
+SIZE_KNOBS: dict[str, str] = {
+    "sliding-window-attention": "window",
+    "streamingllm": "window",
+    "mamba": "d_state",
+    "mamba-2": "d_state",
+    "s4d": "d_state",
+    "lru": "d_state",
+    "performer": "n_features",
+}
+_KNOB_RANGES: dict[str, tuple[int, int, int]] = {  # (smallest, largest, step) tried
+    "d_model": (16, 1024, 16),
+    "window": (1, 1 << 16, 1),
+    "d_state": (1, 1024, 1),
+    "n_features": (4, 4096, 4),
+}
 
-def width_for_state_bytes(spec: ReferenceSpec, target_bytes: float, base: TrainConfig, bytes_per_scalar: int) -> int:
-    """The d_model (a multiple of 16) whose model state at base.seq_len is closest to target_bytes."""
+
+def state_scalars_at(spec: ReferenceSpec, base: TrainConfig, d_model: int, overrides: dict[str, Any]) -> int | None:
+    """Scalars in the whole model's state after one sequence of base.seq_len tokens (None: not buildable)."""
     sample = generate(MQARConfig(base.vocab, max(base.pairs), base.seq_len), 1, 0).inputs
-    best, best_gap = 16, math.inf
-    for width in range(16, 1025, 16):
-        try:
-            model = RecallLM(
-                spec, MQARConfig(base.vocab, 1, base.seq_len).total_vocab, width, base.n_layers, **base.overrides
-            )
-        except ValueError:  # a width the family cannot take (heads must divide it, say)
-            continue
-        scalars, _ = model.state_after(sample)
-        gap = abs(scalars * bytes_per_scalar - target_bytes)
-        if gap < best_gap:
-            best, best_gap = width, gap
-        elif scalars * bytes_per_scalar > target_bytes:
-            break  # state grows with width: past the target, the gap only widens
-    return best
+    try:
+        model = RecallLM(
+            spec,
+            MQARConfig(base.vocab, 1, base.seq_len).total_vocab,
+            d_model,
+            base.n_layers,
+            base.conv_width,
+            overrides,
+        )
+    except ValueError:  # a width the family cannot take (heads must divide it, say)
+        return None
+    return model.state_after(sample)[0]
+
+
+def size_for_state_bytes(
+    spec: ReferenceSpec, target_bytes: float, base: TrainConfig, bytes_per_scalar: int
+) -> tuple[int, dict[str, Any]]:
+    """(d_model, overrides) whose model state at base.seq_len is closest to target_bytes.
+
+    The family's knob (SIZE_KNOBS, else d_model) is searched by bisection, since every state grows
+    monotonically with it; d_model stays at base.d_model when another knob is searched.
+    """
+    knob = SIZE_KNOBS.get(spec.name, "d_model")
+    low, high, unit = _KNOB_RANGES[knob]
+    if knob == "window":
+        high = min(high, base.seq_len)  # a window longer than the sequence holds nothing more
+
+    def config_for(value: int) -> tuple[int, dict[str, Any]]:
+        if knob == "d_model":
+            return value, dict(base.overrides)
+        return base.d_model, {**base.overrides, knob: value}
+
+    def size(value: int) -> float:
+        scalars = state_scalars_at(spec, base, *config_for(value))
+        return math.inf if scalars is None else scalars * bytes_per_scalar
+
+    candidates = list(range(low, high + 1, unit))
+    lo, hi = 0, len(candidates) - 1
+    while lo < hi:  # the first candidate whose state reaches the target
+        mid = (lo + hi) // 2
+        if size(candidates[mid]) >= target_bytes:
+            hi = mid
+        else:
+            lo = mid + 1
+    nearby = [c for c in candidates[max(0, lo - 1) : lo + 1] if size(c) < math.inf]
+    if not nearby:
+        raise ValueError(f"{spec.name}: no {knob} in {low}..{high} builds a model at d_model={base.d_model}")
+    best = min(nearby, key=lambda c: abs(size(c) - target_bytes))
+    return config_for(best)
 
 
 def plan(
@@ -48,19 +101,36 @@ def plan(
     base: TrainConfig,
     state_bytes: Sequence[float] = (),
 ) -> list[TrainConfig]:
+    """Every configuration to train: architectures x (widths, or sizes matched to state_bytes) x seeds.
+
+    With state_bytes, architectures whose state grows with T (full attention) cannot be matched to a
+    fixed size and are trained at the given widths instead.
+    """
     specs = catalog()
     configs = []
     for arch in archs:
         if arch not in specs:
             raise ArchclassError(f"no reference implementation {arch!r}; `archclass reference list` shows them")
-        chosen = list(widths)
-        if state_bytes:
-            per_scalar = 2 if base.bf16 else 4
-            chosen = sorted({width_for_state_bytes(specs[arch], b, base, per_scalar) for b in state_bytes})
-        for width in chosen:
+        sizes = [(width, dict(base.overrides)) for width in widths]
+        if state_bytes and not grows_with_length(specs[arch], base):
+            matched = [
+                size_for_state_bytes(specs[arch], b, replace(base, d_model=widths[0]), BYTES_PER_SCALAR)
+                for b in state_bytes
+            ]
+            sizes = sorted({(w, tuple(sorted(o.items()))) for w, o in matched})  # type: ignore[misc]
+            sizes = [(w, dict(o)) for w, o in sizes]  # type: ignore[arg-type]
+        for width, overrides in sizes:
             for seed in range(seeds):
-                configs.append(replace(base, arch=arch, d_model=width, seed=seed))
+                configs.append(replace(base, arch=arch, d_model=width, seed=seed, overrides=overrides))
     return configs
+
+
+def grows_with_length(spec: ReferenceSpec, base: TrainConfig) -> bool:
+    """Whether this family's state at base's settings grows with sequence length (a KV cache)."""
+    width = 64
+    short = state_scalars_at(spec, replace(base, seq_len=max(4 * max(base.pairs), 64)), width, dict(base.overrides))
+    long = state_scalars_at(spec, replace(base, seq_len=2 * max(4 * max(base.pairs), 64)), width, dict(base.overrides))
+    return short is not None and long is not None and long > short
 
 
 def _run_one(config: TrainConfig) -> dict[str, Any]:
@@ -120,34 +190,67 @@ def run_distributed(configs: list[TrainConfig], workers: int, progress: Any = No
     return [result for shard in gathered for result in shard]
 
 
+def size_label(run: dict[str, Any]) -> str:
+    """How a run's size was set: its width, and the knob's value where another knob was matched."""
+    knob = SIZE_KNOBS.get(run["arch"])
+    label = f"d={run['d_model']}"
+    if knob and knob in run.get("overrides", {}):
+        label += f", {knob}={run['overrides'][knob]}"
+    return label
+
+
+def _points(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """A run's measurements at its training length and at every further test length."""
+    points = [
+        {
+            "seq_len": run["seq_len"],
+            "accuracy": run["accuracy"],
+            "capacity": run["capacity"],
+            "state_scalars": run["state_scalars"],
+            "state_bits": run["state_bits"],
+            "bound_pairs": run["bound_pairs"],
+        }
+    ]
+    for length, entry in run.get("at_length", {}).items():
+        points.append({"seq_len": int(length), **{key: entry[key] for key in points[0] if key != "seq_len"}})
+    return points
+
+
 def aggregate(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mean and spread over seeds for each (architecture, width)."""
-    groups: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    """Mean and spread over seeds for each (architecture, size, test length)."""
+    groups: dict[tuple[str, int, str, int], list[tuple[dict[str, Any], dict[str, Any]]]] = defaultdict(list)
     for run in runs:
-        groups[(run["arch"], run["d_model"])].append(run)
+        for point in _points(run):
+            groups[(run["arch"], run["d_model"], size_label(run), point["seq_len"])].append((run, point))
     rows = []
-    for (arch, width), members in sorted(groups.items()):
-        capacities = [m["capacity"] for m in members]
-        bounds = [m["bound_pairs"] for m in members if m["bound_pairs"] is not None]
+    for (arch, width, label, length), members in sorted(groups.items()):
+        capacities = [point["capacity"] for _, point in members]
+        bounds = [point["bound_pairs"] for _, point in members if point["bound_pairs"] is not None]
         mean_capacity = statistics.fmean(capacities)
         bound = min(bounds) if bounds else None
+        first_run, first = members[0]
         rows.append(
             {
                 "arch": arch,
                 "d_model": width,
+                "size": label,
+                "overrides": first_run.get("overrides", {}),
                 "seeds": len(members),
-                "state_scalars": members[0]["state_scalars"],
-                "state_bits": members[0]["state_bits"],
-                "vocab": members[0]["vocab"],
-                "seq_len": members[0]["seq_len"],
+                "seq_len": length,
+                "trained_seq_len": first_run["seq_len"],
+                "state_grows": first_run.get("state_grows_with_length", False),
+                "state_scalars": first["state_scalars"],
+                "state_bits": first["state_bits"],
+                "vocab": first_run["vocab"],
                 "capacity_mean": mean_capacity,
                 "capacity_std": statistics.pstdev(capacities) if len(capacities) > 1 else 0.0,
                 "capacities": capacities,
                 "bound_pairs": bound,
                 "capacity_over_bound": (mean_capacity / bound) if bound else None,
-                "tokens_per_second": statistics.fmean(m["tokens_per_second"] for m in members),
+                "tokens_per_second": statistics.fmean(run["tokens_per_second"] for run, _ in members),
+                "steps_run": statistics.fmean(run["steps_run"] for run, _ in members),
                 "accuracy_mean": {
-                    k: statistics.fmean(m["accuracy"][k] for m in members) for k in members[0]["accuracy"]
+                    k: statistics.fmean(point["accuracy"][k] for _, point in members) for k in first["accuracy"]
                 },
             }
         )
@@ -155,49 +258,53 @@ def aggregate(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def violations(runs: list[dict[str, Any]]) -> list[str]:
-    """Runs whose measured capacity exceeds their own bound: a bug in the state count, bound or task."""
+    """Measurements whose capacity exceeds their own bound: a bug in the state count, bound or task."""
     return [
-        f"{r['arch']} d_model={r['d_model']} seed={r['seed']}: capacity {r['capacity']} > bound {r['bound_pairs']:.4g}"
+        f"{r['arch']} {size_label(r)} seed={r['seed']} T={point['seq_len']}: "
+        f"capacity {point['capacity']} > bound {point['bound_pairs']:.4g}"
         for r in runs
-        if r["bound_pairs"] is not None and r["capacity"] > r["bound_pairs"]
+        for point in _points(r)
+        if point["bound_pairs"] is not None and point["capacity"] > point["bound_pairs"]
     ]
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| architecture | d_model | state scalars | state bits | V | capacity (mean ± sd, seeds) | bound "
-        "| capacity / bound | tokens/s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| architecture | size | T | state scalars | state bits | V | capacity (mean ± sd, seeds) | bound "
+        "| capacity / bound | accuracy at largest K | train tokens/s |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         bound = f"{r['bound_pairs']:.4g}" if r["bound_pairs"] is not None else "-"
         ratio = f"{r['capacity_over_bound']:.2e}" if r["capacity_over_bound"] is not None else "-"
+        largest = max(r["accuracy_mean"], key=int)
+        trained = "" if r["seq_len"] == r["trained_seq_len"] else " (test only)"
         lines.append(
-            f"| {r['arch']} | {r['d_model']} | {r['state_scalars']:,} | {r['state_bits']:,} | {r['vocab']} | "
-            f"{r['capacity_mean']:.1f} ± {r['capacity_std']:.1f} ({r['seeds']}) | {bound} | {ratio} | "
-            f"{r['tokens_per_second']:,.0f} |"
+            f"| {r['arch']} | {r['size']} | {r['seq_len']}{trained} | {r['state_scalars']:,} | {r['state_bits']:,} "
+            f"| {r['vocab']} | {r['capacity_mean']:.1f} ± {r['capacity_std']:.1f} ({r['seeds']}) | {bound} | {ratio} "
+            f"| {r['accuracy_mean'][largest]:.2f} at K={largest} | {r['tokens_per_second']:,.0f} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def plot(
-    rows: list[dict[str, Any]], path: Path, attention: Sequence[str] = ("softmax-attention", "gqa", "mqa")
-) -> None:
+def plot(rows: list[dict[str, Any]], path: Path, accuracy: float = 0.9) -> None:
+    """Capacity against state bits, log-log, with the bound as a line; one colour per architecture.
+
+    Filled markers are the training length, hollow ones the same models tested on longer sequences;
+    architectures whose state grows with T are drawn with squares and dashed lines. A capacity of 0
+    is drawn at 0.5 with a downward triangle, since a log axis has no 0.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 6.5))
-    by_arch: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        by_arch[row["arch"]].append(row)
-    bits = [r["state_bits"] for r in rows]
-    if bits:
+    fig, ax = plt.subplots(figsize=(10, 6.5))
+    if rows:
+        bits = [r["state_bits"] for r in rows]
         low, high = min(bits) / 2, max(bits) * 2
         vocab = rows[0]["vocab"]
         xs = [low * (high / low) ** (i / 50) for i in range(51)]
-        accuracy = 0.9
         ax.loglog(
             xs,
             [x / (accuracy * math.log2(vocab) - 1) for x in xs],
@@ -205,24 +312,47 @@ def plot(
             linewidth=1.5,
             label=f"bound K = n·p / (A·log2 V − 1), A = {accuracy}, V = {vocab}",
         )
-    for arch, members in sorted(by_arch.items()):
-        members.sort(key=lambda r: r["state_bits"])
-        marker = "s" if arch in attention else "o"
-        xs = [r["state_bits"] for r in members]
-        ys = [max(r["capacity_mean"], 0.5) for r in members]
-        errors = [r["capacity_std"] for r in members]
-        label = arch + (" (state grows with T)" if arch in attention else "")
-        ax.errorbar(
-            xs, ys, yerr=errors, marker=marker, linestyle="--" if arch in attention else "-", capsize=3, label=label
-        )
-    ax.set_xlabel("state size n·p (bits, all layers, at the sequence length used)")
-    ax.set_ylabel("recall capacity K at accuracy ≥ 0.9 (mean over seeds; 0 drawn at 0.5)")
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    archs = sorted({r["arch"] for r in rows})
+    growing = {r["arch"] for r in rows if r["state_grows"]}
+    for index, arch in enumerate(archs):
+        colour = colours[index % len(colours)]
+        marker = "s" if arch in growing else "o"
+        for tested, face in ((False, colour), (True, "none")):
+            members = sorted(
+                (r for r in rows if r["arch"] == arch and (r["seq_len"] != r["trained_seq_len"]) == tested),
+                key=lambda r: r["state_bits"],
+            )
+            if not members:
+                continue
+            xs = [r["state_bits"] for r in members]
+            ys = [max(r["capacity_mean"], 0.5) for r in members]
+            label = None if tested else arch + (" (state grows with T)" if arch in growing else "")
+            ax.errorbar(
+                xs,
+                ys,
+                yerr=[r["capacity_std"] for r in members],
+                color=colour,
+                marker=marker,
+                linestyle=(":" if tested else "--" if arch in growing else "-"),
+                capsize=3,
+                label=label,
+                markerfacecolor=face,
+            )
+            zero = [(x, y) for x, y, r in zip(xs, ys, members, strict=True) if r["capacity_mean"] == 0]
+            if zero:
+                ax.scatter(*zip(*zero, strict=True), marker="v", color=colour, zorder=5)
+    lengths = sorted({r["seq_len"] for r in rows})
+    if len(lengths) > 1:
+        ax.plot([], [], "ko", markerfacecolor="none", linestyle=":", label="hollow: tested at T > training length")
+    ax.set_xlabel("state size n·p (bits, all layers, after T tokens; p = 32)")
+    ax.set_ylabel(f"recall capacity: largest K at accuracy ≥ {accuracy} (mean ± sd over seeds)")
     ax.set_title("MQAR recall capacity against the information-theoretic bound")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
@@ -238,5 +368,5 @@ def write_results(
     )
     (out_dir / "results.md").write_text(header + markdown_table(rows))
     if figure:
-        plot(rows, out_dir / "capacity.png")
+        plot(rows, out_dir / "capacity.png", meta["target_accuracy"])
     return rows

@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 
 from archclass.bound import BoundError, recall_bound
 from archclass.recall.model import RecallLM
@@ -20,6 +21,11 @@ from archclass.reference import ReferenceSpec
 TRAIN_SEED_BASE = 1_000_000
 TEST_SEED_BASE = 2_000_000  # train and test draw from disjoint seed ranges
 DISTANCE_BUCKETS = (0, 16, 64, 256, 1024, 4096, 1 << 30)
+BITS_PER_SCALAR = 32
+"""p for the bound. Under bf16 autocast the matrix products accumulate in float32 and the parallel
+form never rounds a state to bf16, so information can flow through float32 numbers: counting 32 bits
+per state scalar (not the 16 of a bf16 state tensor) gives the larger, safe bound."""
+BYTES_PER_SCALAR = BITS_PER_SCALAR // 8
 
 
 @dataclass
@@ -30,6 +36,9 @@ class TrainConfig:
     pairs: Sequence[int]
     seq_len: int
     n_layers: int = 2
+    conv_width: int = 4
+    test_seq_lens: Sequence[int] = ()
+    """Further sequence lengths to test the trained model at (its state, and attention's bound, change)."""
     steps: int = 2000
     batch_size: int = 64
     lr: float = 1e-3
@@ -63,10 +72,20 @@ class RunResult:
     tokens_per_second: float
     train_seconds: float
     overrides: dict[str, Any] = field(default_factory=dict)
+    bits_per_scalar: int = BITS_PER_SCALAR
+    state_grows_with_length: bool = False
+    history: list[dict[str, float]] = field(default_factory=list)
+    """(step, loss, lowest and highest accuracy over K) at every evaluation during training."""
+    at_length: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """For each test_seq_len: accuracy by K, capacity, state and bound of the same model at that length."""
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["accuracy"] = {str(k): v for k, v in self.accuracy.items()}
+        data["at_length"] = {
+            str(length): {**entry, "accuracy": {str(k): v for k, v in entry["accuracy"].items()}}
+            for length, entry in self.at_length.items()
+        }
         return data
 
 
@@ -83,46 +102,72 @@ def _autocast(config: TrainConfig) -> Any:
 
 
 @torch.no_grad()
-def evaluate(model: RecallLM, config: TrainConfig) -> tuple[dict[int, float], dict[str, float]]:
+def evaluate(
+    model: RecallLM, config: TrainConfig, seq_len: int | None = None, sequences: int | None = None
+) -> tuple[dict[int, float], dict[str, float]]:
+    """Accuracy at every K on held-out sequences of seq_len (default: the training length), and
+    accuracy by the distance from a pair's key to its query, pooled over K."""
+    seq_len = seq_len or config.seq_len
+    sequences = sequences or config.eval_sequences
     model.eval()
-    accuracy: dict[int, float] = {}
-    hits_by_bucket = [0] * (len(DISTANCE_BUCKETS) - 1)
-    counts_by_bucket = [0] * (len(DISTANCE_BUCKETS) - 1)
+    buckets = torch.tensor(DISTANCE_BUCKETS, device=config.device)
+    hits_by_bucket = torch.zeros(len(DISTANCE_BUCKETS) - 1, device=config.device)
+    counts_by_bucket = torch.zeros_like(hits_by_bucket)
+    per_k: dict[int, tuple[Tensor, Tensor]] = {}
     for index, pairs in enumerate(config.pairs):
         data = generate(
-            MQARConfig(config.vocab, pairs, config.seq_len),
-            config.eval_sequences,
-            TEST_SEED_BASE + 7919 * config.seed + index,
+            MQARConfig(config.vocab, pairs, seq_len),
+            sequences,
+            TEST_SEED_BASE + 7919 * config.seed + 131 * seq_len + index,
+            config.device,
         )
-        inputs, targets = data.inputs.to(config.device), data.targets.to(config.device)
-        correct = total = 0
-        for start in range(0, inputs.shape[0], config.batch_size):
+        correct = torch.zeros((), device=config.device)
+        total = torch.zeros((), device=config.device)
+        for start in range(0, sequences, config.batch_size):
             chunk = slice(start, start + config.batch_size)
             with _autocast(config):
-                logits = model(inputs[chunk])
-            mask = targets[chunk] != IGNORE
-            hits = (logits.argmax(-1) == targets[chunk]) & mask
-            correct += int(hits.sum())
-            total += int(mask.sum())
-            distances = data.distances[chunk].to(config.device)
-            for bucket in range(len(DISTANCE_BUCKETS) - 1):
-                in_bucket = mask & (distances >= DISTANCE_BUCKETS[bucket]) & (distances < DISTANCE_BUCKETS[bucket + 1])
-                hits_by_bucket[bucket] += int((hits & in_bucket).sum())
-                counts_by_bucket[bucket] += int(in_bucket.sum())
-        accuracy[pairs] = correct / max(total, 1)
-    by_distance = {
-        f"{DISTANCE_BUCKETS[b]}-{DISTANCE_BUCKETS[b + 1] - 1}": hits_by_bucket[b] / counts_by_bucket[b]
-        for b in range(len(counts_by_bucket))
-        if counts_by_bucket[b]
-    }
+                logits = model(data.inputs[chunk])
+            mask = data.targets[chunk] != IGNORE
+            hits = (logits.argmax(-1) == data.targets[chunk]) & mask
+            correct += hits.sum()
+            total += mask.sum()
+            bucket = torch.bucketize(data.distances[chunk][mask], buckets, right=True) - 1
+            hits_by_bucket.index_add_(0, bucket, hits[mask].float())
+            counts_by_bucket.index_add_(0, bucket, torch.ones_like(bucket, dtype=torch.float))
+        per_k[pairs] = (correct, total)
     model.train()
+    accuracy = {k: float(c) / max(float(t), 1.0) for k, (c, t) in per_k.items()}  # one sync per K, at the end
+    hits_list, counts_list = hits_by_bucket.tolist(), counts_by_bucket.tolist()
+    by_distance = {
+        f"{DISTANCE_BUCKETS[b]}-{DISTANCE_BUCKETS[b + 1] - 1}": hits_list[b] / counts_list[b]
+        for b in range(len(counts_list))
+        if counts_list[b]
+    }
     return accuracy, by_distance
+
+
+def state_and_bound(model: RecallLM, config: TrainConfig, seq_len: int) -> tuple[int, int, float | None]:
+    """(state scalars, bits per scalar, bound on K) of the model after one sequence of seq_len tokens."""
+    pairs = max(1, min(max(config.pairs), seq_len // 4))  # the state's size does not depend on the content
+    sample = generate(MQARConfig(config.vocab, pairs, seq_len), 1, TEST_SEED_BASE - 1, config.device)
+    model.eval()
+    with torch.no_grad(), _autocast(config):
+        scalars, nbytes = model.state_after(sample.inputs)
+    model.train()
+    bits_per_scalar = max(BITS_PER_SCALAR, math.ceil(8 * nbytes / max(scalars, 1)))
+    try:
+        bound: float | None = recall_bound(scalars, bits_per_scalar, config.vocab, config.target_accuracy).max_pairs
+    except BoundError:
+        bound = None
+    return scalars, bits_per_scalar, bound
 
 
 def train(spec: ReferenceSpec, config: TrainConfig, log: Callable[[str], None] | None = None) -> RunResult:
     torch.manual_seed(config.seed)
     mqar_configs = [MQARConfig(config.vocab, k, config.seq_len) for k in config.pairs]
-    model = RecallLM(spec, mqar_configs[0].total_vocab, config.d_model, config.n_layers, **config.overrides)
+    model = RecallLM(
+        spec, mqar_configs[0].total_vocab, config.d_model, config.n_layers, config.conv_width, dict(config.overrides)
+    )
     model = model.to(config.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     warmup = max(1, config.steps // 20)
@@ -136,42 +181,52 @@ def train(spec: ReferenceSpec, config: TrainConfig, log: Callable[[str], None] |
     start = time.perf_counter()
     tokens = 0
     steps_run = 0
+    history: list[dict[str, float]] = []
     for step in range(config.steps):
-        batch = mixed_batch(mqar_configs, config.batch_size, TRAIN_SEED_BASE + config.seed * 100_003 + step)
-        inputs, targets = batch.inputs.to(config.device), batch.targets.to(config.device)
+        batch = mixed_batch(
+            mqar_configs, config.batch_size, TRAIN_SEED_BASE + config.seed * 100_003 + step, config.device
+        )
         with _autocast(config):
-            logits = forward(inputs)
-        loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE)
+            logits = forward(batch.inputs)
+        loss = F.cross_entropy(logits.float().flatten(0, 1), batch.targets.flatten(), ignore_index=IGNORE)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         schedule.step()
-        tokens += inputs.numel()
+        tokens += batch.inputs.numel()
         steps_run = step + 1
         if config.eval_every and steps_run % config.eval_every == 0:
-            accuracy, _ = evaluate(model, config)
+            accuracy, _ = evaluate(model, config, sequences=min(config.eval_sequences, 128))
+            low, high = min(accuracy.values()), max(accuracy.values())
+            history.append({"step": steps_run, "loss": loss.item(), "accuracy_min": low, "accuracy_max": high})
             if log:
                 log(
                     f"{config.arch} d={config.d_model} seed={config.seed} step {steps_run} loss {loss.item():.3f} "
-                    f"acc {min(accuracy.values()):.3f}..{max(accuracy.values()):.3f}"
+                    f"acc {low:.3f}..{high:.3f}"
                 )
-            if min(accuracy.values()) >= config.early_stop_accuracy:
+            if low >= config.early_stop_accuracy:
                 break
     if config.device.startswith("cuda"):
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     accuracy, by_distance = evaluate(model, config)
-    sample = generate(mqar_configs[-1], 1, TEST_SEED_BASE - 1).inputs.to(config.device)
-    model.eval()
-    with torch.no_grad(), _autocast(config):
-        scalars, nbytes = model.state_after(sample)
-    state_bits = 8 * nbytes
-    try:
-        # n*p is the state's size in bits; pass it as n = bits, p = 1.
-        bound = recall_bound(state_bits, 1, config.vocab, config.target_accuracy).max_pairs
-    except BoundError:
-        bound = None
+    scalars, bits_per_scalar, bound = state_and_bound(model, config, config.seq_len)
+    half_scalars, _, _ = state_and_bound(model, config, max(config.seq_len // 2, 4))
+    at_length: dict[int, dict[str, Any]] = {}
+    for length in config.test_seq_lens:
+        if length == config.seq_len:
+            continue
+        length_accuracy, length_by_distance = evaluate(model, config, seq_len=length)
+        length_scalars, length_bits, length_bound = state_and_bound(model, config, length)
+        at_length[length] = {
+            "accuracy": length_accuracy,
+            "accuracy_by_distance": length_by_distance,
+            "capacity": capacity(length_accuracy, config.target_accuracy),
+            "state_scalars": length_scalars,
+            "state_bits": length_scalars * length_bits,
+            "bound_pairs": length_bound,
+        }
     return RunResult(
         arch=config.arch,
         d_model=config.d_model,
@@ -184,9 +239,13 @@ def train(spec: ReferenceSpec, config: TrainConfig, log: Callable[[str], None] |
         accuracy_by_distance=by_distance,
         capacity=capacity(accuracy, config.target_accuracy),
         state_scalars=scalars,
-        state_bits=state_bits,
+        state_bits=scalars * bits_per_scalar,
         bound_pairs=bound,
         tokens_per_second=tokens / seconds if seconds > 0 else float("nan"),
         train_seconds=seconds,
         overrides=dict(config.overrides),
+        bits_per_scalar=bits_per_scalar,
+        state_grows_with_length=half_scalars != scalars,
+        history=history,
+        at_length=at_length,
     )

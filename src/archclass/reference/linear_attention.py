@@ -22,9 +22,10 @@ from archclass.reference import ReferenceSpec
 
 
 class _MatrixStateMixer(nn.Module):
-    """Shared projections; subclasses choose the feature map, decay and normaliser."""
+    """Shared projections; subclasses choose the feature map, decay, normaliser and output norm."""
 
     normalise = False
+    head_norm = False
 
     def __init__(self, d_model: int, n_heads: int = 2) -> None:
         super().__init__()
@@ -42,6 +43,14 @@ class _MatrixStateMixer(nn.Module):
     def feature(self, x: Tensor) -> Tensor:
         return x
 
+    def output(self, y: Tensor) -> Tensor:
+        """(..., heads, d_head) head outputs -> (..., d_model), through the output projection."""
+        if self.head_norm:
+            # RetNet's GroupNorm over each head's output (one group per head, per token); it keeps
+            # the unnormalised retention sums at a trainable scale and carries nothing between steps.
+            y = F.layer_norm(y, (self.d_head,))
+        return self.out(y.flatten(-2))
+
     def _qkv(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         q, k, v = self.qkv(x).unflatten(-1, (3, self.n_heads, self.d_head)).unbind(-3)
         return self.feature(q), self.feature(k) / math.sqrt(self.d_head), v
@@ -56,7 +65,7 @@ class _MatrixStateMixer(nn.Module):
         y = scores @ v
         if self.normalise:
             y = y / scores.sum(-1, keepdim=True)
-        return self.out(y.transpose(1, 2).flatten(-2))
+        return self.output(y.transpose(1, 2))
 
     def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """Outputs and the state after x in parallel: S_T = sum_s gamma^(T-s) k_s^T v_s."""
@@ -86,7 +95,7 @@ class _MatrixStateMixer(nn.Module):
             z = state["z"] + k
             y = y / torch.einsum("bhk,bhk->bh", q, z).unsqueeze(-1)
             new["z"] = z
-        return self.out(y.flatten(-2)), new
+        return self.output(y), new
 
 
 class LinearAttention(_MatrixStateMixer):
@@ -97,6 +106,8 @@ class LinearAttention(_MatrixStateMixer):
 
 
 class RetNet(_MatrixStateMixer):
+    head_norm = True
+
     def decays(self, n_heads: int) -> Tensor:
         # The paper's per-head decays: gamma_h = 1 - 2^(-5 - h) for h = 0..H-1 (spread over 5..8
         # when there are many heads).
