@@ -1,29 +1,23 @@
 #!/usr/bin/env bash
-# The recall sweep on one H200, in parts that each fit the device's 10-minute command limit.
-# Usage: bash benchmarks/gpu/recall_sweep.sh PART [SECONDS]
-#   PART: calibrate | compact | attention  (results/recall/README.md says which parts made the figure)
-# Each part writes $OUT/<part>/ (results.json, results.md, capacity.png, sweep.log, gpu.log).
+# The recall sweep on one H200 (results/recall/h200/). Usage: bash benchmarks/gpu/recall_sweep.sh [SECONDS]
+# Trains 60 models in 14 processes sharing the GPU; cut short by SECONDS, it keeps the finished runs in
+# $OUT/h200/runs.partial.jsonl, and a second call given that file (copied to results/recall/h200/) as
+# RESUME=path trains only the rest.
 set -o pipefail
 source benchmarks/gpu/device_setup.sh
-part=${1:?usage: recall_sweep.sh calibrate|compact|attention [seconds]}
-limit=${2:-540}
-dest="$OUT/$part"
+limit=${1:-540}
+dest="$OUT/h200"
 mkdir -p "$dest"
 nvidia-smi dmon -s u -d 15 > "$dest/gpu.log" 2>&1 &
-common=(--vocab 1024 --pairs 8,16,32,64,128 --seq-len 512 --test-seq-len 1024
-        --batch-size 64 --lr 3e-3 --eval-every 250 --kw chunk_size=8 --kw n_layers=2 --device cuda)
-case "$part" in
-  calibrate)
-    args=(--arch softmax-attention --arch sliding-window-attention --arch linear-attention --arch retnet
-          --arch deltanet --arch mamba --arch samba --d-model 64 --seeds 1 --steps 2000 --workers 7
-          --kw window=64) ;;
-  compact)
-    args=(--arch sliding-window-attention --arch linear-attention --arch retnet --arch deltanet --arch mamba
-          --arch samba --d-model 64 --state-bytes 16384,65536,262144 --seeds 3 --steps 3000 --workers 14) ;;
-  attention)
-    args=(--arch softmax-attention --d-model 32,64 --seeds 3 --steps 3000 --workers 6) ;;
-  *) echo "unknown part $part"; exit 2 ;;
-esac
+resume=()
+if [ -n "${RESUME:-}" ]; then resume=(--resume "$RESUME"); fi
 start=$(date +%s)
-timeout "$limit" python3 -m archclass recall "${args[@]}" "${common[@]}" --out "$dest" 2>&1 | tee "$dest/sweep.log"
-echo "part $part took $(( $(date +%s) - start )) s" | tee -a "$dest/sweep.log"
+# Slowest families first, so the pool's tail is short.
+timeout "$limit" python3 -m archclass recall \
+  --arch samba --arch mamba --arch deltanet --arch retnet --arch linear-attention \
+  --arch sliding-window-attention --arch softmax-attention \
+  --state-bytes 8192,24576,73728 --match-width 64 --d-model 32,64 \
+  --vocab 64 --pairs 2,4,8,16,32 --seq-len 128 --test-seq-len 256 --seeds 3 \
+  --steps 2000 --eval-every 200 --batch-size 64 --lr 3e-3 --kw chunk_size=8 --kw n_layers=2 \
+  --device cuda --workers 14 --no-store "${resume[@]}" --out "$dest" 2>&1 | tee "$dest/sweep.log"
+echo "recall sweep took $(( $(date +%s) - start )) s" | tee -a "$dest/sweep.log"

@@ -49,6 +49,19 @@ def _store(runs: list[dict[str, Any]], meta: dict[str, Any]) -> None:
     stderr.print(f"stored {len(ids)} runs in the database (table recall_runs)", markup=False)
 
 
+def _earlier_runs(path: Path) -> list[dict[str, Any]]:
+    """Runs from a sweep's runs.partial.jsonl (one run a line) or results.json (its "runs")."""
+    text = path.read_text()
+    try:
+        if path.suffix == ".json":
+            runs = json.loads(text)["runs"]
+        else:
+            runs = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        fail(f"--resume {path}: not a recall sweep's runs.partial.jsonl or results.json ({error})")
+    return list(runs)
+
+
 def _knobs(result: dict[str, Any]) -> str:
     return "".join(f"{key}={value} " for key, value in sorted(result.get("overrides", {}).items()))
 
@@ -90,6 +103,13 @@ def register(app: typer.Typer) -> None:
         state_bytes: Annotated[
             Optional[str], typer.Option(help="Match architectures at these state sizes (bytes) instead of --d-model.")
         ] = None,
+        match_width: Annotated[
+            Optional[int],
+            typer.Option(
+                help="With --state-bytes: the d_model of families matched by a window or state dimension "
+                "(default: the first --d-model)."
+            ),
+        ] = None,
         device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
         bf16: Annotated[
             Optional[bool], typer.Option("--bf16/--no-bf16", help="bf16 autocast (default: on for cuda).")
@@ -106,6 +126,17 @@ def register(app: typer.Typer) -> None:
         ),
         figure: Annotated[bool, typer.Option("--figure/--no-figure", help="Draw capacity.png.")] = True,
         json_: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+        resume: Annotated[
+            Optional[Path],
+            typer.Option(
+                help="Keep the runs already in this runs.partial.jsonl or results.json and train only the rest.",
+                exists=True,
+                dir_okay=False,
+            ),
+        ] = None,
+        verbose: Annotated[
+            bool, typer.Option("--verbose", "-v", help="Print loss and accuracy at every evaluation of every run.")
+        ] = False,
         store: Annotated[
             bool, typer.Option("--store/--no-store", help="Record every run in the database (recall_runs).")
         ] = True,
@@ -153,17 +184,26 @@ def register(app: typer.Typer) -> None:
             if conv_width < 1:
                 raise ValueError(f"--conv-width must be at least 1 (1 turns the convolution off), got {conv_width}")
             targets = _ints(state_bytes, "--state-bytes") if state_bytes else []
-            configs = plan(arch, _ints(d_model, "--d-model"), seeds, base, targets)
+            configs = plan(arch, _ints(d_model, "--d-model"), seeds, base, targets, match_width)
         except ValueError as error:
             fail(str(error))
             return
+        earlier = _earlier_runs(resume) if resume else []
+        if earlier:
+            from archclass.recall.sweep import run_key
+
+            done = {run_key(run) for run in earlier}
+            kept = [run for run in earlier if run_key(run) in {run_key(c) for c in configs}]
+            configs = [c for c in configs if run_key(c) not in done]
+            earlier = kept
+            stderr.print(f"resuming: {len(earlier)} runs already done in {resume}", markup=False)
         stderr.print(
-            f"training {len(configs)} models ({len(arch)} architectures x widths x {seeds} seeds)", markup=False
+            f"training {len(configs)} models ({len(arch)} architectures x sizes x {seeds} seeds)", markup=False
         )
 
         out.mkdir(parents=True, exist_ok=True)
         partial = out / "runs.partial.jsonl"
-        partial.write_text("")
+        partial.write_text("".join(json.dumps(run) + "\n" for run in earlier))
 
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -195,10 +235,13 @@ def register(app: typer.Typer) -> None:
         distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
         with bar:
             runs = (
-                run_distributed(configs, workers, progress) if distributed else run_configs(configs, workers, progress)
+                run_distributed(configs, workers, progress, verbose)
+                if distributed
+                else run_configs(configs, workers, progress, verbose)
             )
         if runs is None:  # a non-zero torchrun rank: rank 0 writes the results
             return
+        runs = earlier + runs
         device_name = torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu"
         meta = {
             "command": "archclass " + " ".join(shlex.quote(a) for a in sys.argv[1:]),

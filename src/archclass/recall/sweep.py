@@ -6,9 +6,10 @@ import json
 import math
 import os
 import statistics
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -100,11 +101,13 @@ def plan(
     seeds: int,
     base: TrainConfig,
     state_bytes: Sequence[float] = (),
+    match_width: int | None = None,
 ) -> list[TrainConfig]:
     """Every configuration to train: architectures x (widths, or sizes matched to state_bytes) x seeds.
 
     With state_bytes, architectures whose state grows with T (full attention) cannot be matched to a
-    fixed size and are trained at the given widths instead.
+    fixed size and are trained at the given widths instead; families matched by another knob than the
+    width (a window, a state dimension) keep d_model = match_width (default: the first width).
     """
     specs = catalog()
     configs = []
@@ -114,7 +117,7 @@ def plan(
         sizes = [(width, dict(base.overrides)) for width in widths]
         if state_bytes and not grows_with_length(specs[arch], base):
             matched = [
-                size_for_state_bytes(specs[arch], b, replace(base, d_model=widths[0]), BYTES_PER_SCALAR)
+                size_for_state_bytes(specs[arch], b, replace(base, d_model=match_width or widths[0]), BYTES_PER_SCALAR)
                 for b in state_bytes
             ]
             sizes = sorted({(w, tuple(sorted(o.items()))) for w, o in matched})  # type: ignore[misc]
@@ -133,19 +136,30 @@ def grows_with_length(spec: ReferenceSpec, base: TrainConfig) -> bool:
     return short is not None and long is not None and long > short
 
 
-def _run_one(config: TrainConfig) -> dict[str, Any]:
+def run_key(run: TrainConfig | dict[str, Any]) -> tuple[Any, ...]:
+    """What identifies a run within a sweep: architecture, size, hyperparameters and seed."""
+    data = asdict(run) if isinstance(run, TrainConfig) else run
+    overrides = tuple(sorted((key, json.dumps(value)) for key, value in data.get("overrides", {}).items()))
+    return (data["arch"], data["d_model"], data["seed"], data["vocab"], data["seq_len"], data["n_layers"], overrides)
+
+
+def _run_one(config: TrainConfig, verbose: bool = False) -> dict[str, Any]:
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // max(1, int(os.environ.get("ARCHCLASS_WORKERS", "1")))))
-    return train(catalog()[config.arch], config).as_dict()
+    log = (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else None
+    return train(catalog()[config.arch], config, log).as_dict()
 
 
 def run_configs(
-    configs: list[TrainConfig], workers: int = 1, progress: Callable[[dict[str, Any]], None] | None = None
+    configs: list[TrainConfig],
+    workers: int = 1,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    verbose: bool = False,
 ) -> list[dict[str, Any]]:
     """Train every configuration; several at once on one device when workers > 1 (spawned processes)."""
     results: list[dict[str, Any]] = []
     if workers <= 1:
         for config in configs:
-            result = _run_one(config)
+            result = _run_one(config, verbose)
             results.append(result)
             if progress:
                 progress(result)
@@ -155,7 +169,7 @@ def run_configs(
 
     os.environ["ARCHCLASS_WORKERS"] = str(workers)
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(_run_one, config) for config in configs]
+        futures = [pool.submit(_run_one, config, verbose) for config in configs]
         for future in as_completed(futures):
             result = future.result()
             results.append(result)
@@ -164,7 +178,9 @@ def run_configs(
     return results
 
 
-def run_distributed(configs: list[TrainConfig], workers: int, progress: Any = None) -> list[dict[str, Any]] | None:
+def run_distributed(
+    configs: list[TrainConfig], workers: int, progress: Any = None, verbose: bool = False
+) -> list[dict[str, Any]] | None:
     """Under torchrun: rank r trains configs[r::world] on its own GPU; rank 0 gathers everything.
 
     Returns all results on rank 0 and None on the other ranks.
@@ -180,7 +196,7 @@ def run_distributed(configs: list[TrainConfig], workers: int, progress: Any = No
             replace(c, device=f"cuda:{local_rank}" if c.device.startswith("cuda") else c.device)
             for c in configs[rank::world]
         ]
-        results = run_configs(mine, workers, progress)
+        results = run_configs(mine, workers, progress, verbose)
         gathered: list[Any] = [None] * world
         dist.all_gather_object(gathered, results)
     finally:
@@ -254,6 +270,8 @@ def aggregate(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 },
             }
         )
+    trained_bits = {(r["arch"], r["size"]): r["state_bits"] for r in rows if r["seq_len"] == r["trained_seq_len"]}
+    rows.sort(key=lambda r: (r["arch"], trained_bits.get((r["arch"], r["size"]), 0), r["seq_len"]))
     return rows
 
 
