@@ -14,8 +14,8 @@ if [ -n "${RESUME:-}" ]; then resume=(--resume "$RESUME"); fi
 start=$(date +%s)
 # Slowest families first, so the pool's tail is short.
 timeout "$limit" python3 -m archclass recall \
-  --arch samba --arch mamba --arch deltanet --arch retnet --arch linear-attention \
-  --arch sliding-window-attention --arch softmax-attention \
+  --arch samba --arch softmax-attention --arch deltanet --arch retnet --arch linear-attention \
+  --arch sliding-window-attention --arch mamba \
   --state-bytes 8192,24576,73728 --match-width 64 --d-model 32,64 \
   --vocab 64 --pairs 2,4,8,16,32 --seq-len 128 --test-seq-len 256 --seeds 3 \
   --steps 2000 --eval-every 200 --batch-size 64 --lr 3e-3 --kw chunk_size=8 --kw n_layers=2 \

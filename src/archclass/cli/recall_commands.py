@@ -267,3 +267,95 @@ def register(app: typer.Typer) -> None:
                 "measured capacity above the bound (a bug in the state count, the bound or the task): "
                 + "; ".join(broken)
             )
+
+    @app.command(
+        "recall-report",
+        epilog=(
+            "Example: archclass recall-report results/recall/h200/runs.partial.jsonl "
+            "results/recall/linear-attention-cpu/results.json --out results/recall"
+        ),
+    )
+    def recall_report(
+        sources: Annotated[
+            list[Path],
+            typer.Argument(
+                help="Runs from earlier sweeps: runs.partial.jsonl files or results.json files.",
+                exists=True,
+                dir_okay=False,
+            ),
+        ],
+        out: Annotated[Path, typer.Option(help="Folder for results.json, results.md and capacity.png.")] = Path(
+            "results/recall"
+        ),
+        exclude: Annotated[
+            list[str],
+            typer.Option(
+                help="Leave out the runs of this architecture from SOURCE (ARCH@SOURCE-FILE-NAME, repeatable), "
+                "e.g. a family re-run elsewhere after a fix."
+            ),
+        ] = [],  # noqa: B006
+        source_device: Annotated[
+            list[str],
+            typer.Option(
+                help="SOURCE-FILE-NAME=DEVICE: the device of that file's runs where they do not record one "
+                "(runs from archclass before 0.1.0's recall rework)."
+            ),
+        ] = [],  # noqa: B006
+        accuracy: Annotated[float, typer.Option(help="A: the accuracy the runs were scored at.")] = 0.9,
+        figure: Annotated[bool, typer.Option("--figure/--no-figure", help="Draw capacity.png.")] = True,
+        store: Annotated[bool, typer.Option("--store/--no-store", help="Record the runs in the database.")] = False,
+        json_: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    ) -> None:
+        """Merge the runs of several recall sweeps (or parts of one) into one table, figure and bound check.
+
+        Use it when a sweep was trained in parts (--resume), or on several devices. Nothing is trained;
+        a capacity above its own bound still fails the command.
+        """
+        from archclass.recall.sweep import markdown_table, run_key, violations, write_results
+
+        dropped = set()
+        for item in exclude:
+            arch_name, sep, source_name = item.partition("@")
+            if not sep or not arch_name or not source_name:
+                raise typer.BadParameter(f"{item!r} is not ARCH@SOURCE-FILE-NAME", param_hint="--exclude")
+            dropped.add((arch_name, source_name))
+        devices = parse_key_values(source_device, "--source-device", "runs.partial.jsonl=NVIDIA H200")
+        runs: list[dict[str, Any]] = []
+        seen: dict[tuple[Any, ...], Path] = {}
+        sources_meta = []
+        for source in sources:
+            kept = [r for r in _earlier_runs(source) if (r.get("arch"), source.name) not in dropped]
+            for run in kept:
+                if "device" not in run and source.name in devices:
+                    run["device"] = str(devices[source.name])
+            for run in kept:
+                key = run_key(run)
+                if key in seen:
+                    fail(f"{source}: run {key[:3]} is also in {seen[key]}; give each run once")
+                seen[key] = source
+            runs.extend(kept)
+            sources_meta.append({"path": str(source), "runs": len(kept)})
+        if not runs:
+            fail("no runs in the given files (after --exclude)")
+        meta = {
+            "command": "archclass " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "device": ", ".join(sorted({run.get("device", "unknown") for run in runs})),
+            "sources": sources_meta,
+            "target_accuracy": accuracy,
+        }
+        rows = write_results(out, runs, meta, figure=figure)
+        if store:
+            _store(runs, meta)
+        if json_:
+            emit_json(rows)
+        else:
+            sys.stdout.write(markdown_table(rows))
+            stderr.print(f"wrote {out}/results.json, results.md" + (", capacity.png" if figure else ""), markup=False)
+        broken = violations(runs)
+        if broken:
+            fail(
+                "measured capacity above the bound (a bug in the state count, the bound or the task): "
+                + "; ".join(broken)
+            )
+

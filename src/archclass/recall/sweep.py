@@ -240,39 +240,51 @@ def aggregate(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             groups[(run["arch"], run["d_model"], size_label(run), point["seq_len"])].append((run, point))
     rows = []
     for (arch, width, label, length), members in sorted(groups.items()):
-        capacities = [point["capacity"] for _, point in members]
+        valid = [(run, point) for run, point in members if not diverged(run)]
+        capacities = [point["capacity"] for _, point in valid]
         bounds = [point["bound_pairs"] for _, point in members if point["bound_pairs"] is not None]
-        mean_capacity = statistics.fmean(capacities)
+        mean_capacity = statistics.fmean(capacities) if capacities else None
         bound = min(bounds) if bounds else None
         first_run, first = members[0]
+        largest_k = max(int(k) for k in first["accuracy"])
         rows.append(
             {
                 "arch": arch,
                 "d_model": width,
                 "size": label,
                 "overrides": first_run.get("overrides", {}),
-                "seeds": len(members),
+                "seeds": len(valid),
+                "diverged": len(members) - len(valid),
                 "seq_len": length,
                 "trained_seq_len": first_run["seq_len"],
                 "state_grows": first_run.get("state_grows_with_length", False),
                 "state_scalars": first["state_scalars"],
                 "state_bits": first["state_bits"],
                 "vocab": first_run["vocab"],
+                "largest_k_tried": largest_k,
                 "capacity_mean": mean_capacity,
                 "capacity_std": statistics.pstdev(capacities) if len(capacities) > 1 else 0.0,
                 "capacities": capacities,
                 "bound_pairs": bound,
-                "capacity_over_bound": (mean_capacity / bound) if bound else None,
+                "capacity_over_bound": (mean_capacity / bound) if bound and mean_capacity is not None else None,
                 "tokens_per_second": statistics.fmean(run["tokens_per_second"] for run, _ in members),
                 "steps_run": statistics.fmean(run["steps_run"] for run, _ in members),
+                "devices": sorted({run.get("device", "unknown") for run, _ in members}),
                 "accuracy_mean": {
-                    k: statistics.fmean(point["accuracy"][k] for _, point in members) for k in first["accuracy"]
-                },
+                    k: statistics.fmean(point["accuracy"][k] for _, point in valid) for k in first["accuracy"]
+                }
+                if valid
+                else {},
             }
         )
     trained_bits = {(r["arch"], r["size"]): r["state_bits"] for r in rows if r["seq_len"] == r["trained_seq_len"]}
     rows.sort(key=lambda r: (r["arch"], trained_bits.get((r["arch"], r["size"]), 0), r["seq_len"]))
     return rows
+
+
+def diverged(run: dict[str, Any]) -> bool:
+    """Whether a run's training loss became NaN or infinite (flagged by train, or visible in its history)."""
+    return bool(run.get("diverged")) or any(not math.isfinite(h["loss"]) for h in run.get("history", []))
 
 
 def violations(runs: list[dict[str, Any]]) -> list[str]:
@@ -295,12 +307,20 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         bound = f"{r['bound_pairs']:.4g}" if r["bound_pairs"] is not None else "-"
         ratio = f"{r['capacity_over_bound']:.2e}" if r["capacity_over_bound"] is not None else "-"
-        largest = max(r["accuracy_mean"], key=int)
         trained = "" if r["seq_len"] == r["trained_seq_len"] else " (test only)"
+        if r["capacity_mean"] is None:
+            capacity_text = f"diverged ({r['diverged']} of {r['diverged']} seeds)"
+            accuracy_text = "-"
+        else:
+            ceiling = " (= largest K tried)" if r["capacity_mean"] == r["largest_k_tried"] else ""
+            capacity_text = f"{r['capacity_mean']:.1f} ± {r['capacity_std']:.1f} ({r['seeds']}){ceiling}"
+            if r["diverged"]:
+                capacity_text += f", {r['diverged']} diverged"
+            largest = max(r["accuracy_mean"], key=int)
+            accuracy_text = f"{r['accuracy_mean'][largest]:.2f} at K={largest}"
         lines.append(
             f"| {r['arch']} | {r['size']} | {r['seq_len']}{trained} | {r['state_scalars']:,} | {r['state_bits']:,} "
-            f"| {r['vocab']} | {r['capacity_mean']:.1f} ± {r['capacity_std']:.1f} ({r['seeds']}) | {bound} | {ratio} "
-            f"| {r['accuracy_mean'][largest]:.2f} at K={largest} | {r['tokens_per_second']:,.0f} |"
+            f"| {r['vocab']} | {capacity_text} | {bound} | {ratio} | {accuracy_text} | {r['tokens_per_second']:,.0f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -331,14 +351,20 @@ def plot(rows: list[dict[str, Any]], path: Path, accuracy: float = 0.9) -> None:
             label=f"bound K = n·p / (A·log2 V − 1), A = {accuracy}, V = {vocab}",
         )
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    archs = sorted({r["arch"] for r in rows})
+    archs = sorted({r["arch"] for r in rows if r["capacity_mean"] is not None})
     growing = {r["arch"] for r in rows if r["state_grows"]}
     for index, arch in enumerate(archs):
         colour = colours[index % len(colours)]
         marker = "s" if arch in growing else "o"
         for tested, face in ((False, colour), (True, "none")):
             members = sorted(
-                (r for r in rows if r["arch"] == arch and (r["seq_len"] != r["trained_seq_len"]) == tested),
+                (
+                    r
+                    for r in rows
+                    if r["arch"] == arch
+                    and r["capacity_mean"] is not None
+                    and (r["seq_len"] != r["trained_seq_len"]) == tested
+                ),
                 key=lambda r: r["state_bits"],
             )
             if not members:
@@ -360,6 +386,15 @@ def plot(rows: list[dict[str, Any]], path: Path, accuracy: float = 0.9) -> None:
             zero = [(x, y) for x, y, r in zip(xs, ys, members, strict=True) if r["capacity_mean"] == 0]
             if zero:
                 ax.scatter(*zip(*zero, strict=True), marker="v", color=colour, zorder=5)
+            # Every seed recalled the largest K tried: the true capacity is at least this, so point up.
+            ceiling = [
+                (x, y) for x, y, r in zip(xs, ys, members, strict=True) if min(r["capacities"]) == r["largest_k_tried"]
+            ]
+            if ceiling:
+                cx, cy = zip(*ceiling, strict=True)
+                ax.scatter(cx, cy, marker="^", s=60, color=colour, zorder=5)
+    ax.plot([], [], "k^", linestyle="none", label="▲ every seed recalled the largest K tried (capacity ≥ K)")
+    ax.plot([], [], "kv", linestyle="none", label="▼ capacity 0, drawn at 0.5")
     lengths = sorted({r["seq_len"] for r in rows})
     if len(lengths) > 1:
         ax.plot([], [], "ko", markerfacecolor="none", linestyle=":", label="hollow: tested at T > training length")

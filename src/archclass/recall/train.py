@@ -74,6 +74,9 @@ class RunResult:
     overrides: dict[str, Any] = field(default_factory=dict)
     bits_per_scalar: int = BITS_PER_SCALAR
     state_grows_with_length: bool = False
+    diverged: bool = False
+    """The training loss became NaN or infinite: the run measures a numerical failure, not a capacity."""
+    device: str = "cpu"
     history: list[dict[str, float]] = field(default_factory=list)
     """(step, loss, lowest and highest accuracy over K) at every evaluation during training."""
     at_length: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -182,6 +185,7 @@ def train(spec: ReferenceSpec, config: TrainConfig, log: Callable[[str], None] |
     tokens = 0
     steps_run = 0
     history: list[dict[str, float]] = []
+    diverged = False
     for step in range(config.steps):
         batch = mixed_batch(
             mqar_configs, config.batch_size, TRAIN_SEED_BASE + config.seed * 100_003 + step, config.device
@@ -197,6 +201,12 @@ def train(spec: ReferenceSpec, config: TrainConfig, log: Callable[[str], None] |
         tokens += batch.inputs.numel()
         steps_run = step + 1
         if config.eval_every and steps_run % config.eval_every == 0:
+            if not math.isfinite(loss.item()):
+                diverged = True
+                history.append({"step": steps_run, "loss": loss.item(), "accuracy_min": 0.0, "accuracy_max": 0.0})
+                if log:
+                    log(f"{config.arch} d={config.d_model} seed={config.seed} step {steps_run}: loss is not finite")
+                break
             accuracy, _ = evaluate(model, config, sequences=min(config.eval_sequences, 128))
             low, high = min(accuracy.values()), max(accuracy.values())
             history.append({"step": steps_run, "loss": loss.item(), "accuracy_min": low, "accuracy_max": high})
@@ -246,6 +256,8 @@ def train(spec: ReferenceSpec, config: TrainConfig, log: Callable[[str], None] |
         overrides=dict(config.overrides),
         bits_per_scalar=bits_per_scalar,
         state_grows_with_length=half_scalars != scalars,
+        diverged=diverged,
+        device=torch.cuda.get_device_name(config.device) if config.device.startswith("cuda") else "cpu",
         history=history,
         at_length=at_length,
     )

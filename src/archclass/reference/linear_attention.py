@@ -26,6 +26,9 @@ class _MatrixStateMixer(nn.Module):
 
     normalise = False
     head_norm = False
+    eps = 1e-6
+    """Added to the normaliser, as in the paper's code: in bf16, elu(x) + 1 rounds to exactly 0 for
+    x below about -6, and a query whose features all vanish would divide 0 by 0."""
 
     def __init__(self, d_model: int, n_heads: int = 2) -> None:
         super().__init__()
@@ -64,7 +67,7 @@ class _MatrixStateMixer(nn.Module):
         scores = (q @ k.transpose(-1, -2)) * mask
         y = scores @ v
         if self.normalise:
-            y = y / scores.sum(-1, keepdim=True)
+            y = y / (scores.sum(-1, keepdim=True) + self.eps)
         return self.output(y.transpose(1, 2))
 
     def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
@@ -93,7 +96,7 @@ class _MatrixStateMixer(nn.Module):
         new = {"S": S}
         if self.normalise:
             z = state["z"] + k
-            y = y / torch.einsum("bhk,bhk->bh", q, z).unsqueeze(-1)
+            y = y / (torch.einsum("bhk,bhk->bh", q, z).unsqueeze(-1) + self.eps)
             new["z"] = z
         return self.output(y), new
 
