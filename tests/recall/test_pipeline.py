@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -79,3 +80,88 @@ def test_a_capacity_above_its_bound_is_reported_at_any_tested_length():
         "128": {"accuracy": {"4": 1.0}, "capacity": 12, "state_scalars": 10, "state_bits": 320, "bound_pairs": 10.0}
     }
     assert violations([_run(4, 10.0, longer)]) == ["x d=8 seed=0 T=128: capacity 12 > bound 10"]
+
+
+TINY = ("--pairs", "2", "--vocab", "8", "--seq-len", "16", "--steps", "4", "--eval-every", "2", "--batch-size", "4")
+
+
+def test_a_cut_short_sweep_resumes_with_only_the_missing_runs(tmp_path):
+    first = run_cli("recall", "--arch", "retnet", "--d-model", "16", "--seeds", "1", *TINY, "--out", str(tmp_path))
+    assert first.returncode == 0, first.stderr[-2000:]
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text((tmp_path / "results.json").read_text())
+    second = run_cli(
+        "recall", "--arch", "retnet", "--d-model", "16", "--seeds", "2", *TINY, "--out", str(tmp_path),
+        "--resume", str(earlier),
+    )  # fmt: skip
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "resuming: 1 runs" in second.stderr and "training 1 models" in second.stderr
+    runs = json.loads((tmp_path / "results.json").read_text())["runs"]
+    assert sorted(r["seed"] for r in runs) == [0, 1]
+
+
+def test_every_run_is_stored_in_the_database(tmp_path):
+    from archclass.db import recall_runs
+
+    result = run_cli("recall", "--arch", "retnet", "--d-model", "16", "--seeds", "2", *TINY, "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    stored = recall_runs()
+    assert sorted(r["seed"] for r in stored) == [0, 1] and {r["arch_id"] for r in stored} == {"retnet"}
+
+
+def test_an_impossible_length_is_refused_before_training(tmp_path):
+    result = run_cli("recall", "--arch", "retnet", "--pairs", "8", "--seq-len", "16", "--out", str(tmp_path))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and "shorter than 4 x pairs" in result.stderr
+    assert not (tmp_path / "results.json").exists()
+
+
+def _sweep(tmp_path, name: str, arch: str) -> str:
+    out = tmp_path / name
+    result = run_cli("recall", "--arch", arch, "--d-model", "16", "--seeds", "1", *TINY, "--out", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    return str(out / "results.json")
+
+
+def test_report_merges_sweeps_and_still_checks_the_bound(tmp_path):
+    a, b = _sweep(tmp_path, "a", "retnet"), _sweep(tmp_path, "b", "deltanet")
+    merged = run_cli("recall-report", a, b, "--out", str(tmp_path / "merged"), "--json")
+    assert merged.returncode == 0, merged.stderr[-2000:]
+    assert {row["arch"] for row in json.loads(merged.stdout)} == {"retnet", "deltanet"}
+    assert (tmp_path / "merged" / "capacity.png").exists()
+
+    twice = run_cli("recall-report", a, a, "--out", str(tmp_path / "twice"))
+    assert twice.returncode != 0 and "give each run once" in twice.stderr
+
+    excluded = run_cli(
+        "recall-report", a, b, "--exclude", "deltanet@results.json", "--out", str(tmp_path / "x"), "--json"
+    )
+    assert {row["arch"] for row in json.loads(excluded.stdout)} == {"retnet"}
+
+    forged = json.loads(Path(a).read_text())
+    forged["runs"][0]["capacity"] = 10**9  # more pairs than the state can hold: must fail loudly
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    broken = run_cli("recall-report", str(tmp_path / "forged.json"), "--out", str(tmp_path / "f"))
+    assert broken.returncode == 1 and "capacity above the bound" in broken.stderr
+
+
+def test_torchrun_shards_configurations_and_rank_zero_gathers_them(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:  # a free port for the rendezvous
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+        "--master_port", str(port), "-m", "archclass", "recall", "--arch", "retnet", "--arch", "deltanet",
+        "--d-model", "16", "--seeds", "2", *TINY, "--no-store", "--no-figure", "--out", str(tmp_path),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["meta"]["device"] == "cpu x 2 (torchrun)"
+    assert sorted((r["arch"], r["seed"]) for r in saved["runs"]) == [
+        ("deltanet", 0), ("deltanet", 1), ("retnet", 0), ("retnet", 1),
+    ]  # fmt: skip

@@ -43,6 +43,10 @@ class Performer(nn.Module):
         generator = torch.Generator().manual_seed(seed)
         self.register_buffer("projection", orthogonal_gaussian(n_features, self.d_head, generator))
 
+    eps = 1e-6
+    """Added to the normaliser: exp(W x - |x|^2 / 2) underflows to 0 for large keys (in bf16 sooner), and a
+    query whose every key feature vanished would divide 0 by 0."""
+
     def _features(self, x: Tensor, is_query: bool) -> Tensor:
         x = x * self.d_head**-0.25  # split softmax's 1/sqrt(d) between q and k
         logits = x @ self.projection.T - (x * x).sum(-1, keepdim=True) / 2
@@ -59,7 +63,7 @@ class Performer(nn.Module):
         q, k, v = self._project(x)  # (b, T, h, .)
         S = (k.unsqueeze(-1) * v.unsqueeze(-2)).cumsum(1)  # (b, T, h, m, d_head): causal prefix sums
         z = k.cumsum(1)
-        y = torch.einsum("bthm,bthmv->bthv", q, S) / (q * z).sum(-1, keepdim=True)
+        y = torch.einsum("bthm,bthmv->bthv", q, S) / ((q * z).sum(-1, keepdim=True) + self.eps)
         return self.out(y.flatten(-2)), {"S": S[:, -1], "z": z[:, -1]}
 
     def forward(self, x: Tensor) -> Tensor:
@@ -79,7 +83,7 @@ class Performer(nn.Module):
         q, k, v = self._project(x)  # (b, h, .)
         S = state["S"] + k.unsqueeze(-1) * v.unsqueeze(-2)
         z = state["z"] + k
-        y = torch.einsum("bhm,bhmv->bhv", q, S) / (q * z).sum(-1, keepdim=True)
+        y = torch.einsum("bhm,bhmv->bhv", q, S) / ((q * z).sum(-1, keepdim=True) + self.eps)
         return self.out(y.flatten(-2)), {"S": S, "z": z}
 
 
