@@ -277,6 +277,18 @@ def aggregate(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 else {},
             }
         )
+    # Whether the state grows with T is read off the measurements where a size was tested at several
+    # lengths; a run's own flag (its state at T against 2T) decides otherwise.
+    bits_by_size: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for row in rows:
+        bits_by_size[(row["arch"], row["size"])].add(row["state_bits"])
+    lengths_by_size: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for row in rows:
+        lengths_by_size[(row["arch"], row["size"])].add(row["seq_len"])
+    for row in rows:
+        key = (row["arch"], row["size"])
+        if len(lengths_by_size[key]) > 1:
+            row["state_grows"] = len(bits_by_size[key]) > 1
     trained_bits = {(r["arch"], r["size"]): r["state_bits"] for r in rows if r["seq_len"] == r["trained_seq_len"]}
     rows.sort(key=lambda r: (r["arch"], trained_bits.get((r["arch"], r["size"]), 0), r["seq_len"]))
     return rows
@@ -326,24 +338,26 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 
 def plot(rows: list[dict[str, Any]], path: Path, accuracy: float = 0.9) -> None:
-    """Capacity against state bits, log-log, with the bound as a line; one colour per architecture.
+    """Two panels of capacity against state bits, one colour per architecture.
 
+    Left, log-log with the bound as a line: every point must lie under it. Right, the same points on a
+    linear capacity axis without the bound, where the growth of capacity with state is visible.
     Filled markers are the training length, hollow ones the same models tested on longer sequences;
-    architectures whose state grows with T are drawn with squares and dashed lines. A capacity of 0
-    is drawn at 0.5 with a downward triangle, since a log axis has no 0.
+    architectures whose state grows with T are drawn with squares and dashed lines. On the log panel a
+    capacity of 0 is drawn at 0.5 with a downward triangle, since a log axis has no 0.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(10, 6.5))
+    fig, (log_ax, linear_ax) = plt.subplots(1, 2, figsize=(15, 6.5))
     if rows:
         bits = [r["state_bits"] for r in rows]
         low, high = min(bits) / 2, max(bits) * 2
         vocab = rows[0]["vocab"]
         xs = [low * (high / low) ** (i / 50) for i in range(51)]
-        ax.loglog(
+        log_ax.loglog(
             xs,
             [x / (accuracy * math.log2(vocab) - 1) for x in xs],
             "k-",
@@ -353,60 +367,72 @@ def plot(rows: list[dict[str, Any]], path: Path, accuracy: float = 0.9) -> None:
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     archs = sorted({r["arch"] for r in rows if r["capacity_mean"] is not None})
     growing = {r["arch"] for r in rows if r["state_grows"]}
-    for index, arch in enumerate(archs):
-        colour = colours[index % len(colours)]
-        marker = "s" if arch in growing else "o"
-        for tested, face in ((False, colour), (True, "none")):
-            members = sorted(
-                (
-                    r
-                    for r in rows
-                    if r["arch"] == arch
-                    and r["capacity_mean"] is not None
-                    and (r["seq_len"] != r["trained_seq_len"]) == tested
-                ),
-                key=lambda r: r["state_bits"],
-            )
-            if not members:
-                continue
-            xs = [r["state_bits"] for r in members]
-            ys = [max(r["capacity_mean"], 0.5) for r in members]
-            label = None if tested else arch + (" (state grows with T)" if arch in growing else "")
-            ax.errorbar(
-                xs,
-                ys,
-                yerr=[r["capacity_std"] for r in members],
-                color=colour,
-                marker=marker,
-                linestyle=(":" if tested else "--" if arch in growing else "-"),
-                capsize=3,
-                label=label,
-                markerfacecolor=face,
-            )
-            zero = [(x, y) for x, y, r in zip(xs, ys, members, strict=True) if r["capacity_mean"] == 0]
-            if zero:
-                ax.scatter(*zip(*zero, strict=True), marker="v", color=colour, zorder=5)
-            # Every seed recalled the largest K tried: the true capacity is at least this, so point up.
-            ceiling = [
-                (x, y) for x, y, r in zip(xs, ys, members, strict=True) if min(r["capacities"]) == r["largest_k_tried"]
-            ]
-            if ceiling:
-                cx, cy = zip(*ceiling, strict=True)
-                ax.scatter(cx, cy, marker="^", s=60, color=colour, zorder=5)
-    ax.plot([], [], "k^", linestyle="none", label="▲ every seed recalled the largest K tried (capacity ≥ K)")
-    ax.plot([], [], "kv", linestyle="none", label="▼ capacity 0, drawn at 0.5")
-    lengths = sorted({r["seq_len"] for r in rows})
-    if len(lengths) > 1:
-        ax.plot([], [], "ko", markerfacecolor="none", linestyle=":", label="hollow: tested at T > training length")
-    ax.set_xlabel("state size n·p (bits, all layers, after T tokens; p = 32)")
-    ax.set_ylabel(f"recall capacity: largest K at accuracy ≥ {accuracy} (mean ± sd over seeds)")
-    ax.set_title("MQAR recall capacity against the information-theoretic bound")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.tight_layout()
+    for ax, floor in ((log_ax, 0.5), (linear_ax, 0.0)):
+        for index, arch in enumerate(archs):
+            _draw_arch(ax, rows, arch, colours[index % len(colours)], arch in growing, floor)
+    log_ax.plot([], [], "k^", linestyle="none", label="▲ every seed recalled the largest K tried (capacity ≥ K)")
+    log_ax.plot([], [], "kv", linestyle="none", label="▼ capacity 0, drawn at 0.5")
+    if len({r["seq_len"] for r in rows}) > 1:
+        log_ax.plot([], [], "ko", markerfacecolor="none", linestyle=":", label="hollow: tested at T > training length")
+    for ax in (log_ax, linear_ax):
+        ax.set_xlabel("state size n·p (bits, all layers, after T tokens; p = 32)")
+        ax.grid(True, which="both", alpha=0.3)
+    log_ax.set_ylabel(f"recall capacity: largest K at accuracy ≥ {accuracy} (mean ± sd over seeds)")
+    log_ax.set_title("Capacity against the information-theoretic bound")
+    linear_ax.set_xscale("log")
+    linear_ax.set_ylim(bottom=-1)
+    linear_ax.set_title("The same points, linear capacity axis (no bound)")
+    handles, labels = log_ax.get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=4, bbox_to_anchor=(0.5, 0.0))
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _draw_arch(ax: Any, rows: list[dict[str, Any]], arch: str, colour: str, growing: bool, floor: float) -> None:
+    marker = "s" if growing else "o"
+    for tested, face in ((False, colour), (True, "none")):
+        members = sorted(
+            (
+                r
+                for r in rows
+                if r["arch"] == arch
+                and r["capacity_mean"] is not None
+                and (r["seq_len"] != r["trained_seq_len"]) == tested
+            ),
+            key=lambda r: r["state_bits"],
+        )
+        if not members:
+            continue
+        xs = [r["state_bits"] for r in members]
+        ys = [max(r["capacity_mean"], floor) for r in members]
+        ax.errorbar(
+            xs,
+            ys,
+            # a log axis cannot show mean - sd below its floor: clip the lower bar there
+            yerr=[
+                [min(r["capacity_std"], y - floor) for r, y in zip(members, ys, strict=True)],
+                [r["capacity_std"] for r in members],
+            ],
+            color=colour,
+            marker=marker,
+            linestyle=(":" if tested else "--" if growing else "-"),
+            capsize=3,
+            label=None if tested else arch + (" (state grows with T)" if growing else ""),
+            markerfacecolor=face,
+        )
+        zero = [(x, y) for x, y, r in zip(xs, ys, members, strict=True) if r["capacity_mean"] == 0]
+        if zero:
+            zx, zy = zip(*zero, strict=True)
+            ax.scatter(zx, zy, marker="v", color=colour, zorder=5)
+        # Every seed recalled the largest K tried: the true capacity is at least this, so point up.
+        ceiling = [
+            (x, y) for x, y, r in zip(xs, ys, members, strict=True) if min(r["capacities"]) == r["largest_k_tried"]
+        ]
+        if ceiling:
+            cx, cy = zip(*ceiling, strict=True)
+            ax.scatter(cx, cy, marker="^", s=60, color=colour, zorder=5)
 
 
 def write_results(

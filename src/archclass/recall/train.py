@@ -222,7 +222,7 @@ def train(spec: ReferenceSpec, config: TrainConfig, log: Callable[[str], None] |
     seconds = time.perf_counter() - start
     accuracy, by_distance = evaluate(model, config)
     scalars, bits_per_scalar, bound = state_and_bound(model, config, config.seq_len)
-    half_scalars, _, _ = state_and_bound(model, config, max(config.seq_len // 2, 4))
+    longer_scalars, _, _ = state_and_bound(model, config, 2 * config.seq_len)
     at_length: dict[int, dict[str, Any]] = {}
     for length in config.test_seq_lens:
         if length == config.seq_len:
@@ -255,7 +255,7 @@ def train(spec: ReferenceSpec, config: TrainConfig, log: Callable[[str], None] |
         train_seconds=seconds,
         overrides=dict(config.overrides),
         bits_per_scalar=bits_per_scalar,
-        state_grows_with_length=half_scalars != scalars,
+        state_grows_with_length=longer_scalars != scalars,
         diverged=diverged,
         device=torch.cuda.get_device_name(config.device) if config.device.startswith("cuda") else "cpu",
         history=history,
