@@ -298,7 +298,7 @@ def register(app: typer.Typer) -> None:
             list[str],
             typer.Option(
                 help="SOURCE-FILE-NAME=DEVICE: the device of that file's runs where they do not record one "
-                "(runs from archclass before 0.1.0's recall rework)."
+                "(runs recorded before runs carried their device)."
             ),
         ] = [],  # noqa: B006
         accuracy: Annotated[float, typer.Option(help="A: the accuracy the runs were scored at.")] = 0.9,
