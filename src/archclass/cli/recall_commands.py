@@ -29,6 +29,27 @@ def _overrides(items: list[str]) -> dict[str, Any]:
     return parse_key_values(items, "--kw", "chunk_size=8")
 
 
+def _finish(
+    runs: list[dict[str, Any]], meta: dict[str, Any], out: Path, *, figure: bool, store: bool, as_json: bool
+) -> None:
+    """Write the results, keep them in the database, print the summary, then check every bound."""
+    from archclass.recall.sweep import markdown_table, violations, write_results
+
+    rows = write_results(out, runs, meta, figure=figure)
+    if store:
+        _store(runs, meta)
+    if as_json:
+        emit_json(rows)
+    else:
+        sys.stdout.write(markdown_table(rows))
+        stderr.print(f"wrote {out}/results.json, results.md" + (", capacity.png" if figure else ""), markup=False)
+    broken = violations(runs)
+    if broken:
+        fail(
+            "measured capacity above the bound (a bug in the state count, the bound or the task): " + "; ".join(broken)
+        )
+
+
 def _store(runs: list[dict[str, Any]], meta: dict[str, Any]) -> None:
     """Keep the sweep in the database too; the files are already written, so a failure only warns."""
     from archclass.db import record_recall_runs
@@ -149,7 +170,7 @@ def register(app: typer.Typer) -> None:
         """
         import torch
 
-        from archclass.recall.sweep import plan, run_configs, run_distributed, violations, write_results
+        from archclass.recall.sweep import plan, run_configs, run_distributed
         from archclass.recall.train import TrainConfig
 
         if device.startswith("cuda") and not torch.cuda.is_available():
@@ -250,23 +271,8 @@ def register(app: typer.Typer) -> None:
             "torch": torch.__version__,
             "target_accuracy": accuracy,
         }
-        rows = write_results(out, runs, meta, figure=figure)
         partial.unlink(missing_ok=True)
-        if store:
-            _store(runs, meta)
-        if json_:
-            emit_json(rows)
-        else:
-            from archclass.recall.sweep import markdown_table
-
-            sys.stdout.write(markdown_table(rows))
-            stderr.print(f"wrote {out}/results.json, results.md" + (", capacity.png" if figure else ""), markup=False)
-        broken = violations(runs)
-        if broken:
-            fail(
-                "measured capacity above the bound (a bug in the state count, the bound or the task): "
-                + "; ".join(broken)
-            )
+        _finish(runs, meta, out, figure=figure, store=store, as_json=json_)
 
     @app.command(
         "recall-report",
@@ -311,7 +317,7 @@ def register(app: typer.Typer) -> None:
         Use it when a sweep was trained in parts (--resume), or on several devices. Nothing is trained;
         a capacity above its own bound still fails the command.
         """
-        from archclass.recall.sweep import markdown_table, run_key, violations, write_results
+        from archclass.recall.sweep import run_key
 
         dropped = set()
         for item in exclude:
@@ -344,18 +350,4 @@ def register(app: typer.Typer) -> None:
             "sources": sources_meta,
             "target_accuracy": accuracy,
         }
-        rows = write_results(out, runs, meta, figure=figure)
-        if store:
-            _store(runs, meta)
-        if json_:
-            emit_json(rows)
-        else:
-            sys.stdout.write(markdown_table(rows))
-            stderr.print(f"wrote {out}/results.json, results.md" + (", capacity.png" if figure else ""), markup=False)
-        broken = violations(runs)
-        if broken:
-            fail(
-                "measured capacity above the bound (a bug in the state count, the bound or the task): "
-                + "; ".join(broken)
-            )
-
+        _finish(runs, meta, out, figure=figure, store=store, as_json=json_)
