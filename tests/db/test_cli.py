@@ -17,6 +17,7 @@ from archclass.db import migrate
 
 from ..conftest import run_cli
 from .conftest import EFFICIENT_AND_COMPACT, IDS, REGISTRY_B_YAML
+from .test_migrations import TABLES
 
 
 def query(db: str, registry: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -225,17 +226,7 @@ def test_the_database_file_is_readable_with_sqlite3(tmp_path, registry_file):
     connection = sqlite3.connect(path)
     try:
         names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert {
-            "architectures",
-            "aliases",
-            "hybrid_components",
-            "classifications",
-            "rule_firings",
-            "probe_runs",
-            "recall_runs",
-            "meta",
-            "alembic_version",
-        } <= names
+        assert TABLES | {"alembic_version"} <= names
         rows = connection.execute(
             "SELECT a.id, a.family, c.placement, c.efficient, c.compact, c.recall FROM architectures a "
             "JOIN classifications c ON c.arch_id = a.id WHERE c.efficient AND c.compact ORDER BY a.id"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -21,18 +22,6 @@ from archclass.recall.mqar import MQARConfig, generate
 from archclass.recall.train import BYTES_PER_SCALAR, TrainConfig, train
 from archclass.reference import ReferenceSpec, catalog
 
-# The hyperparameter that sets each family's state size when architectures are matched at equal state
-# (--state-bytes): a window for windowed attention, the state dimension for SSMs, the number of random
-# features for Performer, and the width for everything else.
-SIZE_KNOBS: dict[str, str] = {
-    "sliding-window-attention": "window",
-    "streamingllm": "window",
-    "mamba": "d_state",
-    "mamba-2": "d_state",
-    "s4d": "d_state",
-    "lru": "d_state",
-    "performer": "n_features",
-}
 _KNOB_RANGES: dict[str, tuple[int, int, int]] = {  # (smallest, largest, step) tried
     "d_model": (16, 1024, 16),
     "window": (1, 1 << 16, 1),
@@ -63,10 +52,10 @@ def size_for_state_bytes(
 ) -> tuple[int, dict[str, Any]]:
     """(d_model, overrides) whose model state at base.seq_len is closest to target_bytes.
 
-    The family's knob (SIZE_KNOBS, else d_model) is searched by bisection, since every state grows
-    monotonically with it; d_model stays at base.d_model when another knob is searched.
+    The family's knob (spec.size_knob) is searched by bisection, since every state grows monotonically
+    with it; d_model stays at base.d_model when another knob is searched.
     """
-    knob = SIZE_KNOBS.get(spec.name, "d_model")
+    knob = spec.size_knob
     low, high, unit = _KNOB_RANGES[knob]
     if knob == "window":
         high = min(high, base.seq_len)  # a window longer than the sequence holds nothing more
@@ -76,6 +65,7 @@ def size_for_state_bytes(
             return value, dict(base.overrides)
         return base.d_model, {**base.overrides, knob: value}
 
+    @functools.cache  # each value builds a model and reads its state; the search asks some twice
     def size(value: int) -> float:
         scalars = state_scalars_at(spec, base, *config_for(value))
         return math.inf if scalars is None else scalars * bytes_per_scalar
@@ -206,11 +196,17 @@ def run_distributed(
     return [result for shard in gathered for result in shard]
 
 
+@functools.cache
+def _size_knob(arch: str) -> str:
+    spec = catalog().get(arch)
+    return spec.size_knob if spec else "d_model"
+
+
 def size_label(run: dict[str, Any]) -> str:
     """How a run's size was set: its width, and the knob's value where another knob was matched."""
-    knob = SIZE_KNOBS.get(run["arch"])
+    knob = _size_knob(run["arch"])
     label = f"d={run['d_model']}"
-    if knob and knob in run.get("overrides", {}):
+    if knob != "d_model" and knob in run.get("overrides", {}):
         label += f", {knob}={run['overrides'][knob]}"
     return label
 
@@ -279,16 +275,13 @@ def aggregate(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         )
     # Whether the state grows with T is read off the measurements where a size was tested at several
     # lengths; a run's own flag (its state at T against 2T) decides otherwise.
-    bits_by_size: dict[tuple[str, str], set[int]] = defaultdict(set)
+    measured: dict[tuple[str, str], set[tuple[int, int]]] = defaultdict(set)  # (length, bits) per size
     for row in rows:
-        bits_by_size[(row["arch"], row["size"])].add(row["state_bits"])
-    lengths_by_size: dict[tuple[str, str], set[int]] = defaultdict(set)
+        measured[(row["arch"], row["size"])].add((row["seq_len"], row["state_bits"]))
     for row in rows:
-        lengths_by_size[(row["arch"], row["size"])].add(row["seq_len"])
-    for row in rows:
-        key = (row["arch"], row["size"])
-        if len(lengths_by_size[key]) > 1:
-            row["state_grows"] = len(bits_by_size[key]) > 1
+        points = measured[(row["arch"], row["size"])]
+        if len({length for length, _ in points}) > 1:
+            row["state_grows"] = len({bits for _, bits in points}) > 1
     trained_bits = {(r["arch"], r["size"]): r["state_bits"] for r in rows if r["seq_len"] == r["trained_seq_len"]}
     rows.sort(key=lambda r: (r["arch"], trained_bits.get((r["arch"], r["size"]), 0), r["seq_len"]))
     return rows

@@ -31,6 +31,9 @@ class ReferenceSpec:
     """Tiny hyperparameters for the unit tests (window/chunk sizes that do not divide test lengths)."""
     state_scalars: Callable[[int, int, Mapping[str, Any]], int] | None = None
     """Exact state scalars per sequence after T tokens: f(T, d_model, kwargs)."""
+    size_knob: str = "d_model"
+    """The hyperparameter that sets the state's size when families are matched at equal state
+    (`archclass recall --state-bytes`): a window, a state dimension, a feature count, or the width."""
 
 
 def _iter_modules() -> list[str]:

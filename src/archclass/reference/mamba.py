@@ -126,6 +126,7 @@ def mamba_state(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
 REFERENCES = (
     ReferenceSpec(
         name="mamba",
+        size_knob="d_state",
         arch_id="mamba",
         factory=Mamba,
         kwargs={"d_state": 16, "chunk_size": 64},

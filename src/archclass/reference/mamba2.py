@@ -123,6 +123,7 @@ def mamba2_state(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
 REFERENCES = (
     ReferenceSpec(
         name="mamba-2",
+        size_knob="d_state",
         arch_id="mamba-2",
         factory=Mamba2,
         kwargs={"d_state": 64, "headdim": 32, "chunk_size": 64},

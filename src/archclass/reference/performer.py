@@ -95,6 +95,7 @@ def _state(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
 REFERENCES = (
     ReferenceSpec(
         name="performer",
+        size_knob="n_features",
         arch_id="performer",
         factory=Performer,
         kwargs={"n_heads": 4, "n_features": 64},

@@ -63,6 +63,7 @@ def _window_cache(T: int, d_model: int, kwargs: Mapping[str, Any], sinks: bool) 
 REFERENCES = (
     ReferenceSpec(
         name="sliding-window-attention",
+        size_knob="window",
         arch_id="sliding-window-attention",
         factory=SlidingWindowAttention,
         kwargs={"n_heads": 4, "window": 32},
@@ -71,6 +72,7 @@ REFERENCES = (
     ),
     ReferenceSpec(
         name="streamingllm",
+        size_knob="window",
         arch_id="streamingllm",
         factory=StreamingLLM,
         kwargs={"n_heads": 4, "window": 32, "n_sink": 4},

@@ -178,6 +178,7 @@ def _lru_state(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
 REFERENCES = (
     ReferenceSpec(
         name="s4d",
+        size_knob="d_state",
         arch_id="s4d",
         factory=S4D,
         kwargs={"d_state": 64},
@@ -186,6 +187,7 @@ REFERENCES = (
     ),
     ReferenceSpec(
         name="lru",
+        size_knob="d_state",
         arch_id="lru",
         factory=LRU,
         kwargs={"d_state": 64, "chunk_size": 64},
