@@ -12,52 +12,33 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-#: Families, in the order the rendered taxonomy lists them.
-FAMILIES: tuple[str, ...] = (
-    "full-attention",
-    "sparse-attention",
-    "linear-attention",
-    "recurrent-transformer",
-    "memory-retrieval",
-    "ssm",
-    "long-convolution",
-    "linear-rnn",
-    "classic-rnn",
-    "theoretical",
-    "hybrid",
-)
+from archclass.vocabulary import FAMILIES, Family, Tag
 
-Family = Literal[
-    "full-attention",
-    "sparse-attention",
-    "linear-attention",
-    "recurrent-transformer",
-    "memory-retrieval",
-    "ssm",
-    "long-convolution",
-    "linear-rnn",
-    "classic-rnn",
-    "theoretical",
-    "hybrid",
-]
+__all__ = ["FAMILIES", "Architecture", "Component", "Hyperparameter", "Inference", "json_schema"]
 
 #: The key order `archclass fmt` writes; also the order of the fields below.
 ENTRY_KEY_ORDER: tuple[str, ...] = (
     "id",
     "name",
     "aliases",
+    "title",
+    "authors",
     "year",
     "arxiv",
     "url",
     "family",
+    "tags",
     "summary",
+    "setting",
     "inference",
     "components",
     "hyperparameters",
+    "recipe",
     "evidence",
     "confidence",
     "notes",
     "reference",
+    "implementations",
 )
 INFERENCE_KEY_ORDER: tuple[str, ...] = (
     "per_step_compute",
@@ -115,6 +96,24 @@ class Inference(_Strict):
     )
 
 
+class Setting(_Strict):
+    """Which configuration of the paper the entry classifies."""
+
+    kind: Literal["as-published", "causal-adaptation"] = Field(
+        description="'as-published' when the paper's own model decodes causally; 'causal-adaptation' when "
+        "the paper's model is an encoder or encoder-decoder and the entry classifies a causal decoder built "
+        "from its mechanism."
+    )
+    how: str | None = Field(
+        default=None,
+        description="For a causal adaptation: how the causal form is derived from the paper, and what is "
+        "dropped (e.g. global tokens, bidirectional attention).",
+    )
+    published: str | None = Field(
+        default=None, description="Id of the sibling entry that classifies the form as published, if it differs."
+    )
+
+
 class Hyperparameter(_Strict):
     """A symbol used in complexity strings, with its meaning and a typical value."""
 
@@ -144,11 +143,27 @@ class Architecture(_Strict):
         default_factory=list,
         description="Other names people type, e.g. ['retentive-network']; matched case-insensitively.",
     )
+    title: str | None = Field(default=None, description="Title of the cited paper, exactly as the paper gives it.")
+    authors: list[str] | None = Field(
+        default=None,
+        description="Authors of the cited paper in the paper's order, as 'Given Family' names; a very long "
+        "list may end with 'others'.",
+    )
     year: Annotated[int, Field(ge=1980, le=2100)] = Field(description="Year of first publication.")
     arxiv: str | None = Field(default=None, description="arXiv identifier of the paper, e.g. '2307.08621' (no 'v1').")
     url: str | None = Field(default=None, description="URL of the paper when it is not on arXiv.")
     family: Family = Field(description="Architecture family; 'hybrid' for compositions.")
+    tags: list[Tag] = Field(
+        default_factory=list,
+        description="Mechanisms the architecture uses, for search: kv-cache, window, decay, delta-rule, "
+        "selective, top-k, compression, retrieval-index, ...",
+    )
     summary: str = Field(description="One sentence, in the registry's own words.")
+    setting: Setting | None = Field(
+        default=None,
+        description="Which configuration is classified: 'as-published', or a 'causal-adaptation' of an "
+        "encoder or encoder-decoder model (say how it was derived in 'how').",
+    )
     inference: Inference | None = Field(default=None, description="Decode-time scaling of one layer (not for hybrids).")
     components: list[Component] | None = Field(
         default=None, description="For hybrids only: the layer kinds and their fractions."
@@ -157,6 +172,12 @@ class Architecture(_Strict):
         default_factory=dict,
         description="Symbols other than T and d used in complexity strings, all independent of T: "
         "either a one-line meaning or {meaning, value}.",
+    )
+    recipe: dict[str, str] | None = Field(
+        default=None,
+        description="The paper's own recipe for hyperparameters it grows with T, e.g. {l: 'sqrt(T)'}. "
+        "The classifier reports a second placement with these substituted; 'hyperparameters' stays the "
+        "fixed-knob reading.",
     )
     evidence: str = Field(
         description="Where in the paper the per-step compute and state size come from "
@@ -171,6 +192,11 @@ class Architecture(_Strict):
     reference: str | None = Field(
         default=None,
         description="Name of the archclass reference implementation that models this entry, if any.",
+    )
+    implementations: dict[Literal["transformers", "fla"], list[str]] | None = Field(
+        default=None,
+        description="Deployed implementations of this architecture, by library: transformers model types "
+        "(e.g. 'llama') and flash-linear-attention model types (e.g. 'gated_deltanet').",
     )
 
     @field_validator("id")
