@@ -18,26 +18,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from archclass.cli.options import DbOption, JsonOption, RegistryOption
 from archclass.cli.output import emit_json, stderr, stdout
-from archclass.cli.registry_commands import JsonOption, RegistryOption
 from archclass.errors import ArchclassError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from archclass.db.query import Filters
-
-DbOption = Annotated[
-    Optional[str],
-    typer.Option(
-        "--db",
-        envvar="ARCHCLASS_DB",
-        help="Database: a file path (SQLite) or an SQLAlchemy URL such as sqlite:///archclass.db or "
-        "postgresql+psycopg://user:pass@host/dbname. Default: archclass.db in the user data directory "
-        "($XDG_DATA_HOME/archclass or ~/.local/share/archclass on Linux); 'archclass db status' shows it.",
-        show_default=False,
-    ),
-]
+    from archclass.filters import Filters
 
 #: Longest value accepted for a text filter; longer values are refused with a one-line usage error.
 MAX_FILTER_CHARS = 200
@@ -158,7 +146,7 @@ def _filters(
     desc: bool,
     limit: int | None,
 ) -> Filters:
-    from archclass.db.query import Filters
+    from archclass.filters import Filters
 
     if year_from is not None and year_to is not None and year_from > year_to:
         raise typer.BadParameter(f"--year-from {year_from} is after --year-to {year_to}", param_hint="--year-from")

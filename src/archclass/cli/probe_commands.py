@@ -9,9 +9,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from archclass.cli.options import RegistryOption
 from archclass.cli.output import emit_json, fail, parse_key_values, stderr, stdout
-from archclass.cli.registry_commands import RegistryOption, load
 from archclass.errors import ArchclassError
+from archclass.registry import load_registry as load
 
 DTYPES = ("float32", "float64", "bfloat16", "float16")
 

@@ -11,24 +11,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from archclass.cli.options import JsonOption, RegistryOption
 from archclass.cli.output import emit_json, fail, stderr, stdout
 
 if TYPE_CHECKING:
     from archclass.classify import BoundSettings, Classification
     from archclass.registry import Registry
     from archclass.schema import Architecture
-
-RegistryOption = Annotated[
-    Optional[Path],
-    typer.Option(
-        "--registry",
-        envvar="ARCHCLASS_REGISTRY",
-        help="Registry YAML file (default: the bundled data/architectures.yaml).",
-        show_default=False,
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON to stdout.")]
-
 
 def _settings(
     d: float, layers: int, bits: float, vocab: int, accuracy: float, length: float, sets: list[str]

@@ -7,8 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from archclass.cli.options import RegistryOption
 from archclass.cli.output import fail, stderr
-from archclass.cli.registry_commands import RegistryOption, load
+from archclass.registry import load_registry as load
 
 
 def register(app: typer.Typer) -> None:

@@ -6,14 +6,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
     from sqlalchemy.engine import Connection
 
-SORT_KEYS = ("id", "name", "year", "family", "placement")
+from archclass.filters import SORT_KEYS, Filters
+
+__all__ = ["SORT_KEYS", "Filters", "casefold", "full_records", "run_query"]
 
 
 def casefold(expression: Any) -> Any:
@@ -47,25 +48,6 @@ def _casefold_class() -> Any:
 
         _CASEFOLD = Casefold
     return _CASEFOLD
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What to select. None means "either"; empty tuples mean "any"."""
-
-    efficient: bool | None = None
-    compact: bool | None = None
-    recall: bool | None = None
-    hybrid: bool | None = None
-    placements: tuple[str, ...] = ()
-    families: tuple[str, ...] = ()
-    year_from: int | None = None
-    year_to: int | None = None
-    search: str | None = None  # case-insensitive substring of id, name or an alias
-    ids: tuple[str, ...] = ()
-    sort: str = "id"
-    descending: bool = False
-    limit: int | None = None
 
 
 def _columns() -> list[Any]:
