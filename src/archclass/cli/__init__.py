@@ -30,7 +30,9 @@ def _register() -> None:
     from archclass.cli import registry_commands
 
     registry_commands.register(app)
-    for name in ("contrib_commands", "db_commands", "probe_commands", "recall_commands", "render_commands"):
+    for name in (
+        "contrib_commands", "cost_commands", "db_commands", "probe_commands", "recall_commands", "render_commands"
+    ):
         try:
             module = __import__(f"archclass.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as error:
