@@ -1,0 +1,640 @@
+"""Probe what people run: a Hugging Face transformers causal LM, measured through its own cache.
+
+`archclass probe --hf MODEL_TYPE` builds a random-weight model of that type from its config class (no
+download), shrunk to a size two CPU cores can step but with the layer pattern kept: the first layers up
+to one of each layer kind (so a 3:1 linear-to-full hybrid keeps 3:1), windows scaled below the probed
+lengths. It prefills T tokens with one forward pass, as inference engines do, and counts the scalars the
+model's own cache object holds (found generically by :mod:`archclass.probe.state`); it then counts the
+FLOPs of one decode step on a private copy of that cache. The growth of both with T classifies the
+implementation with the same rules as the registry.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archclass.errors import ArchclassError
+from archclass.probe.state import StateCount, count_state
+
+DEFAULT_LENGTHS = (64, 128, 256, 512)
+WIDTH = 64
+HEADS = 4
+HEAD_DIM = 16
+FFN = 128
+VOCAB = 512
+STATE = 8
+WINDOW = 24
+EXPERTS = 4
+
+_WIDTH_KEYS = ("hidden_size", "n_embd", "d_model", "model_dim", "embed_dim", "attention_hidden_size")
+_FFN_KEYS = ("intermediate_size", "ffn_dim", "n_inner", "d_ff", "ffn_hidden_size", "block_ff_dim")
+_SMALL_FFN_KEYS = ("moe_intermediate_size", "shared_expert_intermediate_size", "expert_intermediate_size")
+_HEAD_KEYS = (
+    "num_attention_heads",
+    "n_head",
+    "n_heads",
+    "num_heads",
+    "encoder_attention_heads",
+    "decoder_attention_heads",
+)
+_KV_KEYS = ("num_key_value_heads", "n_kv_heads", "num_kv_heads", "multi_query_group_num")
+_HEAD_DIM_KEYS = ("head_dim", "attention_head_dim", "kv_channels", "qk_head_dim")
+_WINDOW_KEYS = ("sliding_window", "attention_window_size", "window_size", "attention_chunk_size", "local_window_size")
+_STATE_KEYS = ("state_size", "mamba_d_state", "ssm_state_size", "d_state")
+_SSM_HEAD_KEYS = ("mamba_n_heads", "mamba_num_heads", "n_mamba_heads", "linear_num_value_heads", "linear_num_heads")
+_SSM_KEY_HEAD_KEYS = ("linear_num_key_heads",)
+_SSM_HEAD_DIM_KEYS = ("linear_key_head_dim", "linear_value_head_dim")
+_EXPERT_KEYS = ("num_experts", "num_local_experts", "n_routed_experts", "moe_num_experts")
+_EXPERT_TOPK_KEYS = ("num_experts_per_tok", "moe_topk", "num_experts_per_token")
+_LAYER_KEYS = ("num_hidden_layers", "n_layer", "n_layers", "num_layers", "decoder_layers")
+_POSITION_KEYS = ("max_position_embeddings", "n_positions", "n_ctx", "max_seq_len", "seq_length")
+_PATTERN_KEYS = ("layer_types", "layers_block_type", "block_types", "hybrid_override_pattern", "layers_block_types")
+_INDEX_LIST_KEYS = ("hybrid_layer_ids", "attn_layer_indices", "full_attn_idxs", "attn_layer_idx")
+_MLA = {"kv_lora_rank": 32, "q_lora_rank": 48, "qk_rope_head_dim": 8, "qk_nope_head_dim": 16, "v_head_dim": 16}
+_TOKEN_KEYS = ("pad_token_id", "bos_token_id", "eos_token_id", "decoder_start_token_id", "sep_token_id")
+
+
+class HFProbeError(ArchclassError):
+    """A model type that cannot be probed; `kind` says why: unknown, not-causal, build, cuda, transformers."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass
+class HFResult:
+    """A transformers model probed through its own cache."""
+
+    model_type: str
+    config: dict[str, Any]
+    layers: int
+    layer_kinds: list[str]
+    lengths: list[int]
+    state_scalars: list[int]
+    step_flops: list[int]
+    step_seconds: list[float]
+    state_by_kind: dict[str, list[int]]
+    state_growth: str
+    compute_growth: str
+    placement: str
+    efficient: bool
+    compact: bool
+    recall: bool
+    cache_class: str
+    notes: list[str] = field(default_factory=list)
+    transformers_version: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _transformers() -> Any:
+    try:
+        import transformers
+    except ModuleNotFoundError:
+        raise ArchclassError("probing transformers models needs transformers: pip install 'archclass[hf]'") from None
+    return transformers
+
+
+def causal_lm_types() -> list[str]:
+    """Every model type the installed transformers registers for AutoModelForCausalLM."""
+    _transformers()
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    return sorted(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES)
+
+
+def _period(pattern: Sequence[Any]) -> int:
+    """Layers up to and including the first of each kind: keeps every kind and the leading ratio."""
+    firsts: dict[Any, int] = {}
+    for index, kind in enumerate(pattern):
+        firsts.setdefault(json.dumps(kind, sort_keys=True, default=str), index)
+    return max(firsts.values()) + 1 if firsts else 1
+
+
+def _layer_count(values: Mapping[str, Any], requested: int | None) -> tuple[int, dict[str, Any]]:
+    """How many layers to keep, and the pattern fields cut to that many."""
+    changes: dict[str, Any] = {}
+    periods = [int(values[k]) for k in values if k.endswith("_layer_period") and isinstance(values[k], int)]
+    keep = math.lcm(*periods) if periods else 2
+    for key in _PATTERN_KEYS:
+        pattern = values.get(key)
+        if isinstance(pattern, (list, str)) and len(pattern) > 1:
+            keep = max(keep, _period(list(pattern)))
+    if requested is not None:
+        keep = requested
+    for key in _PATTERN_KEYS:
+        pattern = values.get(key)
+        if isinstance(pattern, (list, str)) and len(pattern) > 1:
+            repeated = (pattern * (keep // len(pattern) + 1))[:keep]
+            changes[key] = repeated
+    for key in _INDEX_LIST_KEYS:
+        indices = values.get(key)
+        if isinstance(indices, list):
+            changes[key] = [i for i in indices if isinstance(i, int) and i < keep]
+    return keep, changes
+
+
+def _set(values: dict[str, Any], keys: Sequence[str], new: Any, *, only_int: bool = True) -> None:
+    for key in keys:
+        if key in values and (not only_int or (isinstance(values[key], int) and not isinstance(values[key], bool))):
+            values[key] = new
+
+
+def shrink(values: Mapping[str, Any], layers: int | None = None) -> dict[str, Any]:
+    """A config dict made small, with its pattern of layer kinds, windows and ratios kept."""
+    small = dict(values)
+    for key, value in values.items():
+        if isinstance(value, dict) and any(k in value for k in _WIDTH_KEYS + _LAYER_KEYS):
+            small[key] = shrink(value, layers)  # a sub-model's config (text_config, decoder_config, ...)
+    heads_before = next((small[k] for k in _HEAD_KEYS if isinstance(small.get(k), int)), None)
+    kv_before = next((small[k] for k in _KV_KEYS if isinstance(small.get(k), int)), None)
+    _set(small, _WIDTH_KEYS, WIDTH)
+    _set(small, _FFN_KEYS, FFN)
+    _set(small, _SMALL_FFN_KEYS, FFN // 2)
+    _set(small, _HEAD_KEYS, HEADS)
+    if kv_before is not None:
+        kv = 1 if kv_before == 1 else (HEADS if heads_before in (None, kv_before) else HEADS // 2)
+        _set(small, _KV_KEYS, kv)
+    _set(small, _HEAD_DIM_KEYS, HEAD_DIM)
+    _set(small, ("vocab_size",), VOCAB)
+    for key in _WINDOW_KEYS:
+        if isinstance(small.get(key), int) and small[key] > 0:
+            small[key] = WINDOW
+    _set(small, _STATE_KEYS, STATE)
+    _set(small, _SSM_HEAD_KEYS, HEADS)
+    _set(small, _SSM_KEY_HEAD_KEYS, HEADS // 2)
+    _set(small, _SSM_HEAD_DIM_KEYS, HEAD_DIM)
+    _set(small, _EXPERT_KEYS, EXPERTS)
+    _set(small, _EXPERT_TOPK_KEYS, 2)
+    _set(small, ("n_shared_experts", "num_shared_experts"), 1)
+    _set(small, ("n_group", "topk_group"), 1)
+    for key, value in _MLA.items():
+        _set(small, (key,), value)
+    expand = small.get("mamba_expand", small.get("expand"))
+    for key in ("mamba_d_head", "mamba_head_dim"):
+        if isinstance(small.get(key), int) and isinstance(expand, (int, float)):
+            small[key] = int(expand * WIDTH) // HEADS
+    if isinstance(small.get("time_step_rank"), int):
+        small["time_step_rank"] = 8
+    _set(small, _POSITION_KEYS, 8192)
+    for key in _TOKEN_KEYS:
+        if isinstance(small.get(key), int) and small[key] >= VOCAB:
+            small[key] = min(small[key], VOCAB - 1) % VOCAB
+    keep, pattern = _layer_count(small, layers)
+    _set(small, _LAYER_KEYS, keep)
+    small.update(pattern)
+    return small
+
+
+def _apply_overrides(values: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in overrides.items():
+        if key not in values:
+            close = [k for k in values if key.replace("_", "") in k.replace("_", "")][:5]
+            hint = f"; fields with a similar name: {', '.join(close)}" if close else ""
+            raise ArchclassError(f"--kw {key}: the config has no field {key!r}{hint}")
+        values[key] = value
+    return values
+
+
+def small_config(
+    model_type: str,
+    overrides: Mapping[str, Any] | None = None,
+    config_path: Path | None = None,
+    layers: int | None = None,
+) -> Any:
+    """The config of MODEL_TYPE (or of the config.json at CONFIG_PATH), shrunk unless it is a real one."""
+    transformers = _transformers()
+    types = causal_lm_types()
+    if config_path is not None:
+        try:
+            values = json.loads(Path(config_path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise HFProbeError(f"{config_path}: not a readable config.json ({error})", "config") from None
+        if not isinstance(values, dict) or "model_type" not in values:
+            raise HFProbeError(f"{config_path}: a config.json needs a 'model_type' field", "config")
+        model_type = values["model_type"]
+    if model_type not in types:
+        import difflib
+
+        close = difflib.get_close_matches(model_type, types, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; 'archclass probe --hf-all' lists them"
+        raise HFProbeError(
+            f"{model_type!r} is not a causal-LM model type of transformers {transformers.__version__}{hint}", "unknown"
+        )
+    base = transformers.AutoConfig.for_model(model_type)
+    if config_path is None:
+        values = shrink(base.to_dict(), layers)
+    else:
+        values = {**base.to_dict(), **values}
+        if layers is not None:
+            count, pattern = _layer_count(values, layers)
+            _set(values, _LAYER_KEYS, count)
+            values.update(pattern)
+    values = _apply_overrides(values, overrides or {})
+    values.pop("transformers_version", None)
+    try:
+        config = type(base).from_dict(values)
+    except Exception as error:  # a config class's own consistency checks
+        raise HFProbeError(
+            f"{model_type}: the small config is refused by transformers: {_first_line(error)}", "build"
+        ) from None
+    if getattr(config, "is_encoder_decoder", False):
+        config.is_encoder_decoder = False
+    if hasattr(config, "is_decoder"):
+        config.is_decoder = True
+    config.use_cache = True
+    return config
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0][:200] if text else ''}"
+
+
+def _cache_argument(model: Any) -> str:
+    parameters = inspect.signature(model.forward).parameters
+    for name in ("cache", "past_key_values", "cache_params", "state"):
+        if name in parameters:
+            return name
+    raise HFProbeError(f"{type(model).__name__}.forward takes no cache argument", "not-causal")
+
+
+def _cache_of(output: Any) -> Any:
+    for name in ("cache", "past_key_values", "cache_params", "state"):
+        cache = getattr(output, name, None)
+        if cache is not None:
+            return cache
+    return None
+
+
+def _layer_kinds(config: Any, count: int) -> list[str]:
+    for key in _PATTERN_KEYS:
+        pattern = getattr(config, key, None)
+        if isinstance(pattern, (list, str)) and len(pattern) >= count:
+            return [str(kind) for kind in list(pattern)[:count]]
+    return ["layer"] * count
+
+
+def _layer_of(path: str) -> int | None:
+    match = re.search(r"\[(\d+)\]", path)
+    return int(match.group(1)) if match else None
+
+
+class _Runner:
+    """Prefill and decode one model with its own cache."""
+
+    def __init__(self, model: Any, vocab: int, device: Any) -> None:
+        import torch
+
+        self.torch = torch
+        self.model = model
+        self.argument = _cache_argument(model)
+        self.takes_position = "cache_position" in inspect.signature(model.forward).parameters
+        generator = torch.Generator().manual_seed(0)
+        self.tokens = torch.randint(0, vocab, (1, max(DEFAULT_LENGTHS) * 64), generator=generator).to(device)
+
+    def prefill(self, length: int) -> Any:
+        with self.torch.no_grad():
+            output = self.model(input_ids=self.tokens[:, :length], use_cache=True)
+        cache = _cache_of(output)
+        if cache is None:
+            raise HFProbeError(
+                f"{type(self.model).__name__} returned no cache object (it may keep its state inside its "
+                "modules), so its state cannot be measured through a cache",
+                "no-cache",
+            )
+        return cache, output.logits[:, -1]
+
+    def step(self, cache: Any, position: int) -> Any:
+        kwargs: dict[str, Any] = {self.argument: cache, "use_cache": True}
+        if self.takes_position:
+            kwargs["cache_position"] = self.torch.tensor([position], device=self.tokens.device)
+        with self.torch.no_grad():
+            return self.model(input_ids=self.tokens[:, position : position + 1], **kwargs)
+
+
+def probe_hf(
+    model_type: str = "",
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    config_path: Path | None = None,
+    layers: int | None = None,
+    lengths: Sequence[int] = DEFAULT_LENGTHS,
+    device: str = "cpu",
+    check: bool = True,
+) -> HFResult:
+    """Probe a transformers causal LM by model type (or a real config.json) through its own cache."""
+    transformers = _transformers()
+    import torch
+
+    from archclass.classify import classify_facts
+    from archclass.probe.fit import fit_growth
+    from archclass.probe.flops import counting_mode
+
+    if len(lengths) < 3 or any(length < 2 for length in lengths):
+        raise ArchclassError("give at least three lengths of 2 tokens or more")
+    config = small_config(model_type, overrides, config_path, layers)
+    model_type = config.model_type
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ArchclassError("--device cuda: no CUDA device is visible to torch")
+    if config_path is None:
+        _refuse_if_large(transformers, config, model_type)
+    try:
+        torch.manual_seed(0)
+        model = transformers.AutoModelForCausalLM.from_config(config).to(device).eval()
+    except Exception as error:
+        text = _first_line(error)
+        kind = "cuda" if re.search(r"cuda|triton|kernel|flash_attn|mamba_ssm|causal_conv1d", text, re.I) else "build"
+        raise HFProbeError(f"{model_type}: cannot build the model small: {text}", kind) from None
+    runner = _Runner(model, getattr(config, "vocab_size", VOCAB), device)
+    counts: list[StateCount] = []
+    flops: list[int] = []
+    seconds: list[float] = []
+    notes: list[str] = []
+    cache_class = ""
+    for length in sorted(lengths):
+        try:
+            cache, last_logits = runner.prefill(length)
+            cache_class = type(cache).__name__
+            count = count_state(cache, filled=length)
+            private = copy.deepcopy(cache)
+            mode = counting_mode()
+            with mode:
+                output = runner.step(private, length)
+            flops.append(int(mode.get_total_flops()))
+            private = copy.deepcopy(cache)
+            start = time.perf_counter()
+            runner.step(private, length)
+            seconds.append(time.perf_counter() - start)
+            if check and length == min(lengths):
+                _check_decode(runner, output, length, model_type)
+        except HFProbeError:
+            raise
+        except Exception as error:
+            raise HFProbeError(
+                f"{model_type}: transformers failed at T={length}: {_first_line(error)}", "transformers"
+            ) from None
+        counts.append(count)
+        notes.extend(n for n in count.notes if n not in notes)
+    kinds = _layer_kinds(config, _layers_of(config))
+    by_kind: dict[str, list[int]] = {}
+    for index, count in enumerate(counts):
+        for path, scalars in count.by_path.items():
+            layer = _layer_of(path)
+            kind = kinds[layer] if layer is not None and layer < len(kinds) else "other"
+            by_kind.setdefault(kind, [0] * len(counts))[index] += scalars
+    state_fit = fit_growth(list(sorted(lengths)), [c.scalars for c in counts])
+    compute_fit = fit_growth(list(sorted(lengths)), flops)
+    grows = state_fit.growth != "constant"
+    facts = {"compute": compute_fit.growth, "state": state_fit.growth, "retrieval": "exact" if grows else "none"}
+    flags, _ = classify_facts(facts)
+    if grows:
+        notes.append(
+            "recall inferred from the measurement: a cache that grows with T and is read by attention "
+            "holds every token (exact retrieval)"
+        )
+    placement = "".join(v for k, v in (("efficient", "E"), ("compact", "C"), ("recall", "R")) if flags[k]) or "none"
+    return HFResult(
+        model_type=model_type,
+        config={k: v for k, v in config.to_dict().items() if _interesting(k)},
+        layers=_layers_of(config),
+        layer_kinds=kinds,
+        lengths=list(sorted(lengths)),
+        state_scalars=[c.scalars for c in counts],
+        step_flops=flops,
+        step_seconds=seconds,
+        state_by_kind=by_kind,
+        state_growth=str(state_fit.growth),
+        compute_growth=str(compute_fit.growth),
+        placement=placement,
+        efficient=flags["efficient"],
+        compact=flags["compact"],
+        recall=flags["recall"],
+        cache_class=cache_class,
+        notes=notes,
+        transformers_version=transformers.__version__,
+    )
+
+
+#: A shrunk model above this many parameters did not shrink (a size field this module does not know).
+MAX_SMALL_PARAMETERS = 50_000_000
+
+
+def _refuse_if_large(transformers: Any, config: Any, model_type: str) -> None:
+    """Count parameters on the meta device (no memory) before building for real."""
+    import torch
+
+    try:
+        with torch.device("meta"):
+            skeleton = transformers.AutoModelForCausalLM.from_config(config)
+    except Exception as error:
+        text = _first_line(error)
+        kind = "cuda" if re.search(r"cuda|triton|flash_attn|mamba_ssm|causal_conv1d", text, re.I) else "build"
+        raise HFProbeError(f"{model_type}: cannot build the model small: {text}", kind) from None
+    count = sum(p.numel() for p in skeleton.parameters())
+    if count > MAX_SMALL_PARAMETERS:
+        raise HFProbeError(
+            f"{model_type}: cannot be built small: {count / 1e6:.0f}M parameters after shrinking "
+            "(a size field archclass does not know; set it with --kw)",
+            "build",
+        )
+
+
+def _layers_of(config: Any) -> int:
+    return next((int(getattr(config, k)) for k in _LAYER_KEYS if isinstance(getattr(config, k, None), int)), 1)
+
+
+def _interesting(key: str) -> bool:
+    return (
+        any(
+            key in keys
+            for keys in (
+                _WIDTH_KEYS,
+                _HEAD_KEYS,
+                _KV_KEYS,
+                _HEAD_DIM_KEYS,
+                _WINDOW_KEYS,
+                _STATE_KEYS,
+                _LAYER_KEYS,
+                _PATTERN_KEYS,
+            )
+        )
+        or key == "model_type"
+    )
+
+
+def _check_decode(runner: _Runner, output: Any, length: int, model_type: str) -> None:
+    """The decode step from the cache must give the logits a full forward gives at that position."""
+    torch = runner.torch
+    with torch.no_grad():
+        full = runner.model(input_ids=runner.tokens[:, : length + 1], use_cache=False).logits[:, -1]
+    stepped = output.logits[:, -1]
+    tolerance = 1e-3 if stepped.dtype == torch.float32 else 5e-2
+    error = (full - stepped).abs().max().item() / max(full.abs().max().item(), 1e-6)
+    if not math.isfinite(error) or error > tolerance:
+        raise HFProbeError(
+            f"{model_type}: decoding with the cache disagrees with the full forward at T={length} "
+            f"(relative error {error:.2g} > {tolerance:g}); rule: step-equals-forward (--no-check skips it)",
+            "transformers",
+        )
+
+
+Progress = Callable[[str], None]
+
+
+#: Seconds one model type may take in the census before it is recorded as timed out.
+CENSUS_TIMEOUT = 60.0
+
+
+def _probe_in_child(model_type: str, lengths: Sequence[int], sender: Any) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    try:
+        result = probe_hf(model_type, lengths=lengths)
+        sender.send(("ok", result.as_dict()))
+    except HFProbeError as error:
+        sender.send(("error", (str(error), error.kind)))
+    except BaseException as error:  # transformers itself failed in a way probe_hf does not expect
+        sender.send(("error", (f"{model_type}: transformers failed: {_first_line(error)}", "transformers")))
+
+
+class _Child:
+    """One model type probed in a forked process, so that a model that hangs or exhausts memory cannot
+    stop the census; the parent has imported torch and transformers, so a fork starts at once."""
+
+    def __init__(self, model_type: str, lengths: Sequence[int]) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self.model_type = model_type
+        self.receiver, sender = context.Pipe(duplex=False)
+        self.process = context.Process(target=_probe_in_child, args=(model_type, lengths, sender), daemon=True)
+        self.process.start()
+        sender.close()
+        self.started = time.monotonic()
+
+    def outcome(self) -> tuple[str, Any]:
+        try:
+            outcome: tuple[str, Any] = self.receiver.recv()
+        except EOFError:
+            self.process.join(5)
+            outcome = (
+                "error",
+                (
+                    f"{self.model_type}: the probe process died (exit code {self.process.exitcode}), "
+                    "e.g. out of memory",
+                    "crash",
+                ),
+            )
+        self.stop()
+        return outcome
+
+    def stop(self) -> None:
+        self.process.join(1)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.receiver.close()
+
+
+def census(
+    registry: Any = None,
+    types: Sequence[str] | None = None,
+    progress: Progress | None = None,
+    lengths: Sequence[int] = DEFAULT_LENGTHS,
+    timeout: float = CENSUS_TIMEOUT,
+    workers: int | None = None,
+) -> list[dict[str, Any]]:
+    """Every causal-LM model type classified, or given a one-line reason; compared with the registry.
+
+    Model types run in forked processes, WORKERS at a time (default: one per CPU core), each with
+    TIMEOUT seconds."""
+    import os
+    from multiprocessing.connection import wait
+
+    import torch  # noqa: F401  (imported here once, so that every forked child shares it)
+
+    from archclass.registry import load_registry
+
+    _transformers()
+    registry = registry or load_registry()
+    owners = _implementation_owners(registry)
+    pending = list(types or causal_lm_types())
+    outcomes: dict[str, tuple[str, Any]] = {}
+    running: list[_Child] = []
+    limit = max(1, workers or os.cpu_count() or 1)
+    while pending or running:
+        while pending and len(running) < limit:
+            running.append(_Child(pending.pop(0), lengths))
+        ready = wait([child.receiver for child in running], timeout=1.0)
+        for child in list(running):
+            late = time.monotonic() - child.started > timeout
+            if child.receiver in ready or late:
+                running.remove(child)
+                if child.receiver in ready:
+                    outcomes[child.model_type] = child.outcome()
+                else:
+                    child.stop()
+                    outcomes[child.model_type] = (
+                        "error",
+                        (f"{child.model_type}: timed out after {timeout:.0f} s", "timeout"),
+                    )
+                if progress:
+                    progress(child.model_type)
+    return [_census_row(t, outcomes[t], owners.get(t), registry) for t in (types or causal_lm_types())]
+
+
+def _census_row(model_type: str, outcome: tuple[str, Any], registry_id: str | None, registry: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "model_type": model_type,
+        "placement": None,
+        "error": None,
+        "error_kind": None,
+        "registry_id": registry_id,
+        "registry_placement": None,
+        "agrees": None,
+    }
+    status, payload = outcome
+    if status == "ok":
+        row.update(
+            placement=payload["placement"],
+            state_growth=payload["state_growth"],
+            compute_growth=payload["compute_growth"],
+            layer_kinds=sorted(set(payload["layer_kinds"])),
+            cache_class=payload["cache_class"],
+            state_scalars=payload["state_scalars"],
+            lengths=payload["lengths"],
+        )
+    else:
+        row.update(error=payload[0], error_kind=payload[1])
+    if registry_id:
+        row["registry_placement"] = _declared_placement(registry, registry_id)
+        if row["placement"] is not None:
+            row["agrees"] = row["placement"] == row["registry_placement"]
+    return row
+
+
+def _declared_placement(registry: Any, arch_id: str) -> str:
+    from archclass.classify import classify_entry
+
+    return classify_entry(registry.get(arch_id), registry).placement
+
+
+def _implementation_owners(registry: Any) -> dict[str, str]:
+    owners: dict[str, str] = {}
+    for entry in registry:
+        for model_type in (getattr(entry, "implementations", None) or {}).get("transformers", []):
+            owners[model_type] = entry.id
+    return owners
