@@ -26,7 +26,16 @@ from archclass.complexity import ComplexityError
 from archclass.errors import ArchclassError
 from archclass.scaling import FIXED, RECIPE, Scaling
 from archclass.schema import Architecture
-from archclass.vocabulary import PLACEMENTS, PROPERTIES, Placement
+from archclass.vocabulary import (
+    GROWTH_CLASSES,
+    PLACEMENTS,
+    PRECISIONS,
+    PROPERTIES,
+    RETRIEVALS,
+    Placement,
+    Precision,
+    Retrieval,
+)
 
 __all__ = [
     "PLACEMENTS",
@@ -48,6 +57,18 @@ __all__ = [
 ]
 
 VERTICES = {"efficient": "E", "compact": "C", "recall": "R"}
+_FLAG = (True, False)
+#: The facts rules may test, with the values each can take.
+_FACT_VALUES: dict[str, tuple[object, ...]] = {
+    "hybrid": _FLAG,
+    "compute": GROWTH_CLASSES,
+    "state": GROWTH_CLASSES,
+    "retrieval": RETRIEVALS,
+    "precision": PRECISIONS,
+    "all_efficient": _FLAG,
+    "all_compact": _FLAG,
+    "any_recall": _FLAG,
+}
 THEOREM = "E and C imply not R"
 
 
@@ -213,6 +234,10 @@ def load_rules(path: Path | None = None) -> tuple[Rule, ...]:
     for rule in rules:
         if rule.property not in PROPERTIES:
             raise RuntimeError(f"rules.yaml: rule {rule.name!r} decides unknown property {rule.property!r}")
+        for fact, allowed in rule.when.items():
+            # A misspelt fact or value would never match and silently send entries to the next rule.
+            if fact not in _FACT_VALUES or not set(allowed) <= set(_FACT_VALUES[fact]):
+                raise RuntimeError(f"rules.yaml: rule {rule.name!r} tests {fact}: {allowed}, which no entry can have")
     for prop in PROPERTIES:
         if not any(rule.property == prop and not rule.when for rule in rules) and prop != "recall":
             raise RuntimeError(f"rules.yaml has no catch-all rule for {prop}")
@@ -329,8 +354,8 @@ def classify_leaf(entry: Architecture, scaling: Scaling, settings: BoundSettings
     efficient, compact, recall = (flags[p] for p in PROPERTIES)
     assert entry.inference is not None
     claims_recall = "recall" in entry.inference.claims
-    stores_everything = entry.inference.retrieval != "none"
-    fixed_compact = compact and entry.inference.precision == "fixed"
+    stores_everything = entry.inference.retrieval is not Retrieval.NONE
+    fixed_compact = compact and entry.inference.precision is Precision.FIXED
     if (efficient and compact and (recall or claims_recall)) or (fixed_compact and stores_everything):
         blamed = "recipe" if scaling.reading == RECIPE else "inference.retrieval"
         raise TheoremViolation(_violation_message(entry, scaling, settings, claims_recall), blamed)

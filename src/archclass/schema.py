@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from archclass.errors import is_unsafe_character
-from archclass.vocabulary import FAMILIES, Family, Tag
+from archclass.vocabulary import FAMILIES, Family, Precision, Property, Retrieval, Tag
 
 __all__ = ["FAMILIES", "Architecture", "Component", "Hyperparameter", "Inference", "json_schema"]
 
@@ -127,17 +127,17 @@ class Inference(_Strict):
         "against measured reference implementations, where hand-written formulas go wrong.",
         examples=["2*T*d", "d*n"],
     )
-    retrieval: Literal["exact", "approximate", "none"] = Field(
+    retrieval: Retrieval = Field(
         description="How stored tokens are read back by content: 'exact' attention over every "
         "stored key, 'approximate' retrieval (kNN, top-k, LSH, block selection) over a stored "
         "memory, or 'none' when tokens are only folded into a summary state."
     )
-    precision: Literal["fixed", "growing"] = Field(
-        default="fixed",
+    precision: Precision = Field(
+        default=Precision.FIXED,
         description="'fixed' for ordinary floating point; 'growing' for theoretical models whose "
         "scalars need more bits as T grows (Siegelmann–Sontag RNNs).",
     )
-    claims: list[Literal["efficient", "compact", "recall"]] = Field(
+    claims: Annotated[list[Property], Field(max_length=3)] = Field(
         default_factory=list,
         description="Properties the paper itself claims, if any. A claim of recall on a model "
         "whose declared scaling is efficient and compact contradicts the theorem and is rejected.",
