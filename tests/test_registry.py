@@ -190,3 +190,67 @@ def test_unsorted_registry_points_to_fmt(tmp_path):
     first, second = GOOD.split("\n\n")
     messages = problems(tmp_path, second + "\n\n" + first)
     assert any("not sorted" in m and "archclass fmt" in m for m in messages)
+
+
+@pytest.fixture
+def leaf_classifications(monkeypatch):
+    """The ids of the entries classified from their scaling, in order, however the registry gets there."""
+    from archclass import classifier
+
+    calls: list[str] = []
+    original = classifier.classify_leaf
+
+    def counting(entry, *args, **kwargs):
+        calls.append(entry.id)
+        return original(entry, *args, **kwargs)
+
+    monkeypatch.setattr(classifier, "classify_leaf", counting)
+    return calls
+
+
+def test_looking_up_one_entry_classifies_only_that_entry(tmp_path, leaf_classifications):
+    registry = load_registry(write(tmp_path, GOOD + HYBRID), full_check=False)
+    assert leaf_classifications == []
+    assert registry.classification("alpha").placement == "EC"
+    assert leaf_classifications == ["alpha"]
+    assert registry.classification("gamma").hybrid
+    assert leaf_classifications == ["alpha", "beta"]  # alpha's result is reused for the hybrid
+
+
+def test_the_real_registry_classifies_retnet_alone(leaf_classifications):
+    registry = load_registry(full_check=False)
+    assert registry.classification("retnet").placement == "EC"
+    assert leaf_classifications == ["retnet"]
+
+
+def test_a_full_check_classifies_each_entry_once_and_lookups_reuse_it(leaf_classifications):
+    from archclass.classifier import BoundSettings
+    from archclass.registry import registry_from_text
+
+    registry = registry_from_text(GOOD + HYBRID)
+    assert sorted(leaf_classifications) == ["alpha", "beta"]
+    first = [registry.classification(entry.id) for entry in registry]
+    assert all(registry.classification(entry.id) is result for entry, result in zip(registry, first, strict=True))
+    assert sorted(leaf_classifications) == ["alpha", "beta"]
+    narrow = registry.classification("alpha", BoundSettings(d=64))
+    assert registry.classification("alpha", BoundSettings(d=64)) is narrow
+    assert leaf_classifications.count("alpha") == 2
+
+
+def test_a_lazy_load_refuses_a_theorem_violation_when_that_entry_is_classified(tmp_path):
+    path = write(tmp_path, GOOD.replace("    retrieval: none", "    retrieval: exact", 1) + HYBRID)
+    registry = load_registry(path, full_check=False)
+    assert registry.classification("beta").placement == "R"
+    with pytest.raises(RegistryError) as error:
+        registry.classification("alpha")
+    assert str(error.value).startswith(f"{path}:10: entry 'alpha': field 'inference.retrieval': ")
+    with pytest.raises(RegistryError, match="E and C imply not R"):
+        registry.classification("gamma")  # through its component
+    with pytest.raises(RegistryError, match="E and C imply not R"):
+        load_registry(path)
+
+
+def test_complexity_strings_are_parsed_once():
+    from archclass.complexity import parse
+
+    assert parse("O(w d)", ["w"]) is parse("O(w d)", ("w",))

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from archclass.classify import classify_entry
+from archclass.classifier import classify_entry
 from archclass.registry import load_registry
 
 from .conftest import REGISTRY

@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+
+# Control, format (zero-width, bidi overrides), separator, surrogate, private and unassigned characters:
+# none of them may reach a terminal or a log raw, where they could move the cursor, forge a line or hide text.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+
+
+def is_unsafe_character(char: str) -> bool:
+    return unicodedata.category(char) in _UNSAFE_CATEGORIES
+
+
+def printable(text: str) -> str:
+    """TEXT with every control or invisible character written as an escape (\\n, \\x1b, \\u200b)."""
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        if char == " " or not is_unsafe_character(char):
+            out.append(char)
+        else:
+            out.append(repr(char)[1:-1] if char.isascii() else f"\\u{ord(char):04x}")
+    return "".join(out)
 
 
 class ArchclassError(Exception):
-    """A problem with the user's input or data; the CLI prints it and exits with code 1."""
+    """A problem with the user's input or data; the CLI prints it and exits with code 1.
+
+    Its text is always one printable line: control characters in names taken from the input are escaped.
+    """
+
+    def __str__(self) -> str:
+        return printable(super().__str__())
 
 
 @dataclass(frozen=True)
@@ -26,7 +54,7 @@ class Issue:
             parts.append(f"entry {self.entry}")
         if self.field:
             parts.append(f"field '{self.field}'")
-        return ": ".join(parts) + f": {self.message}"
+        return printable(": ".join(parts) + f": {self.message}")
 
 
 class RegistryError(ArchclassError):

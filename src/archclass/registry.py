@@ -1,33 +1,71 @@
-"""Load and validate the registry: schema, complexity strings, references between entries, the theorem."""
+"""The registry: entries loaded from YAML, looked up by any name people use, classified once each.
+
+Loading always validates every entry against the schema and checks that names and hybrid components
+are unambiguous. The remaining checks (complexity strings, recipes, the theorem) either run for the
+whole file at load (``full_check=True``, what ``validate`` and ``sync`` need) or for an entry when it
+is first classified (``full_check=False``, what ``classify --arch X`` needs). Either way an entry is
+parsed once and classified once per set of bound settings.
+"""
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
-from archclass import complexity
+from archclass import checks, classifier
+from archclass.classifier import BoundSettings, Classification, Part
 from archclass.errors import ArchclassError, Issue, RegistryError
+from archclass.scaling import RECIPE, Problem, Readings
 from archclass.schema import Architecture
 from archclass.yamlio import LoadedYaml, YamlError, load_file, load_text
 
+#: Maps (position of an entry in the list given to Registry, field path or None) to a line number.
+Locator = Callable[[int, "str | None"], "int | None"]
 
-@dataclass
+
+class UnknownArchitectureError(ArchclassError):
+    """A name no entry answers to; ``suggestions`` holds the ids of close names (maybe none)."""
+
+    def __init__(self, name: str, suggestions: list[str], hint: str) -> None:
+        super().__init__(f"unknown architecture {name!r}{hint}")
+        self.name = name
+        self.suggestions = suggestions
+
+
 class Registry:
-    """The validated entries of one registry file, with lookup by id or alias."""
+    """Validated entries, looked up by id, alias, name or implementation model type, with memoised
+    parsing and classification.
 
-    entries: list[Architecture]
-    path: Path | None = None
-    _index: dict[str, Architecture] = field(default_factory=dict, repr=False)
+    Raises RegistryError at construction when two entries answer to one name or a hybrid component
+    does not name a single-layer-kind entry. ``path`` is the file the entries came from, if any.
+    """
 
-    def __post_init__(self) -> None:
-        for entry in self.entries:
-            for name in (entry.id, *entry.aliases):
-                self._index.setdefault(name.casefold(), entry)
+    def __init__(
+        self,
+        entries: Iterable[Architecture],
+        path: Path | None = None,
+        *,
+        file: str | None = None,
+        locate: Locator | None = None,
+    ) -> None:
+        given = list(entries)
+        self.path = path
+        self.file = file or (str(path) if path is not None else "<registry>")
+        self._locate: Locator = locate or (lambda position, field_path: None)
+        self.names, clashes = checks.name_findings(given)
+        resolved, broken = checks.component_findings(given, self.names, {entry.id: entry for entry in given})
+        findings = clashes + broken
+        if findings:
+            raise RegistryError([self._issue(f.position, given[f.position].id, f.problem) for f in findings])
+        self.entries: list[Architecture] = resolved
+        self._by_id = {entry.id: entry for entry in resolved}
+        self._position = {entry.id: position for position, entry in enumerate(resolved)}
+        self._checked: dict[str, checks.EntryCheck] = {}
+        self._results: dict[tuple[str, BoundSettings], Classification] = {}
+
+    # ------------------------------------------------------------------ lookup
 
     def __iter__(self) -> Iterator[Architecture]:
         return iter(self.entries)
@@ -36,18 +74,140 @@ class Registry:
         return len(self.entries)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.casefold() in self._index
+        return isinstance(name, str) and self.resolve(name) is not None
+
+    def resolve(self, name: str) -> str | None:
+        """The id of the entry NAME refers to (ignoring case, spaces, '-', '_', '.'), or None."""
+        return self.names.resolve(name)
 
     def get(self, name: str) -> Architecture:
-        """Entry by id or alias, case-insensitively; an unknown name suggests close matches."""
-        entry = self._index.get(name.strip().casefold())
-        if entry is None:
-            close = difflib.get_close_matches(name.casefold(), list(self._index), n=3, cutoff=0.6)
-            hint = (
-                f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "; 'archclass list' shows them all"
+        """The entry NAME refers to: its id, an alias, its name, or an implementation's model type.
+
+        Raises UnknownArchitectureError, suggesting genuinely close names or else ``archclass list``.
+        """
+        entry_id = self.resolve(name)
+        if entry_id is None:
+            raise UnknownArchitectureError(name, self.names.suggestions(name), self.names.hint(name))
+        return self._by_id[entry_id]
+
+    def symbols(self, name: str) -> frozenset[str]:
+        """The hyperparameters bound settings may override for NAME: a hybrid's include its components'."""
+        entry = self.get(name)
+        symbols = set(entry.hyperparameters)
+        for component in entry.components or []:
+            symbols |= set(self._by_id[component.arch].hyperparameters)
+        return frozenset(symbols)
+
+    # ------------------------------------------------------------------ checks
+
+    def readings(self, name: str) -> Readings:
+        """NAME's parsed scaling (fixed and recipe readings); empty readings for a hybrid."""
+        return self._check(self.get(name).id).readings
+
+    def issues(self, name: str | None = None) -> list[Issue]:
+        """Located problems of one entry beyond the schema (complexity strings, recipe, arithmetic, the
+        theorem), or, with no name, of every entry plus the order of the file: what ``validate`` adds."""
+        if name is not None:
+            return self._own_issues(self.get(name).id)
+        issues = [issue for entry in self.entries for issue in self._own_issues(entry.id)]
+        disorder = checks.order_problem(self.entries)
+        if disorder:
+            issues.append(Issue(self.file, disorder))
+        return issues
+
+    def _check(self, entry_id: str) -> checks.EntryCheck:
+        if entry_id not in self._checked:
+            self._checked[entry_id] = checks.check_entry(self._by_id[entry_id])
+        return self._checked[entry_id]
+
+    def _own_issues(self, entry_id: str) -> list[Issue]:
+        return [self._issue(self._position[entry_id], entry_id, p) for p in self._check(entry_id).problems]
+
+    def _blocking_issues(self, entry: Architecture) -> list[Issue]:
+        """Problems that stop ENTRY from being classified: its own and its components'."""
+        issues = self._own_issues(entry.id)
+        for component in entry.components or []:
+            issues.extend(self._own_issues(component.arch))
+        return issues
+
+    def _issue(self, position: int, entry_id: str, problem: Problem) -> Issue:
+        return Issue(self.file, problem.message, self._locate(position, problem.field), f"'{entry_id}'", problem.field)
+
+    # ------------------------------------------------------------------ classification
+
+    def classification(self, name: str, settings: BoundSettings | None = None) -> Classification:
+        """Classify the entry NAME refers to, at SETTINGS (default: BoundSettings()), once per settings.
+
+        Raises UnknownArchitectureError for an unknown name, SettingsError for an override of a symbol
+        the entry does not declare (the message lists those it does), and RegistryError with located
+        issues when the entry (or a component) fails its checks.
+        """
+        return self.classify_entry(self.get(name), settings)
+
+    def classify_entry(self, entry: Architecture, settings: BoundSettings | None = None) -> Classification:
+        """Classify ENTRY, which may also be an entry outside the registry (its components must be in it)."""
+        settings = settings or BoundSettings()
+        if self._by_id.get(entry.id) is not entry:
+            return self._classify_outsider(entry, settings)
+        settings.check_symbols(entry.id, self.symbols(entry.id))
+        return self._classify(entry, settings)
+
+    def _classify_outsider(self, entry: Architecture, settings: BoundSettings) -> Classification:
+        [entry], broken = checks.component_findings([entry], self.names, self._by_id)
+        check = checks.check_entry(entry)
+        problems = [finding.problem for finding in broken] + list(check.problems)
+        if problems:
+            raise RegistryError([Issue("<entry>", p.message, None, f"'{entry.id}'", p.field) for p in problems])
+        symbols = set(entry.hyperparameters)
+        for component in entry.components or []:
+            symbols |= set(self._by_id[component.arch].hyperparameters)
+        settings.check_symbols(entry.id, symbols)
+        blocking = [issue for c in entry.components or [] for issue in self._own_issues(c.arch)]
+        if blocking:
+            raise RegistryError(blocking)
+        return self._compute(entry, check.readings, settings)
+
+    def _classify(self, entry: Architecture, settings: BoundSettings) -> Classification:
+        settings = settings.restricted(self.symbols(entry.id))
+        key = (entry.id, settings)
+        if key in self._results:
+            return self._results[key]
+        blocking = self._blocking_issues(entry)
+        if blocking:
+            raise RegistryError(blocking)
+        check = self._check(entry.id)
+        if check.result is not None and settings == checks.CHECK_SETTINGS:
+            result = check.result
+        else:
+            result = self._compute(entry, check.readings, settings)
+        self._results[key] = result
+        return result
+
+    def _compute(self, entry: Architecture, readings: Readings, settings: BoundSettings) -> Classification:
+        if not entry.components:
+            assert readings.fixed is not None
+            fixed = classifier.classify_leaf(entry, readings.fixed, settings)
+            if readings.recipe is not None:
+                fixed.recipe = classifier.classify_leaf(entry, readings.recipe, settings)
+            return fixed
+        fixed_parts: list[Part] = []
+        recipe_parts: list[Part] = []
+        for component in entry.components:
+            layer = self._by_id[component.arch]
+            result = self._classify(layer, settings)
+            readings = self._check(layer.id).readings
+            assert readings.fixed is not None  # components are never hybrids
+            fixed_parts.append(Part(layer, component.fraction, result, readings.fixed))
+            recipe_parts.append(
+                Part(layer, component.fraction, result.recipe or result, readings.recipe or readings.fixed)
             )
-            raise ArchclassError(f"unknown architecture {name!r}{hint}")
-        return entry
+        hybrid = classifier.classify_hybrid(entry, fixed_parts, settings)
+        if any(part.scaling.reading == RECIPE for part in recipe_parts):
+            hybrid.recipe = classifier.classify_hybrid(entry, recipe_parts, settings)
+        return hybrid
+
+
+# ---------------------------------------------------------------------------- loading
 
 
 def _location(loaded: LoadedYaml, index: int, field_path: str | None) -> int | None:
@@ -62,10 +222,13 @@ def _location(loaded: LoadedYaml, index: int, field_path: str | None) -> int | N
     return loaded.entry_lines[index]
 
 
-def _entry_label(raw: Any, index: int) -> str:
+def _entry_label(raw: object, index: int) -> str:
     if isinstance(raw, dict) and isinstance(raw.get("id"), str):
         return f"'{raw['id']}'"
     return f"#{index + 1}"
+
+
+_UNION_BRANCHES = ("str", "Hyperparameter", "function-after[_shape(), Architecture]")
 
 
 def _pydantic_issues(error: ValidationError, file: str, loaded: LoadedYaml, index: int, label: str) -> list[Issue]:
@@ -75,7 +238,7 @@ def _pydantic_issues(error: ValidationError, file: str, loaded: LoadedYaml, inde
         loc = [
             str(part)
             for part in problem["loc"]
-            if part not in ("str", "Hyperparameter", "function-after[_shape(), Architecture]")
+            if part not in _UNION_BRANCHES and not str(part).startswith(("function-after[", "constrained-str"))
         ]
         field_path = ".".join(loc) or None
         message = problem["msg"]
@@ -89,16 +252,16 @@ def _pydantic_issues(error: ValidationError, file: str, loaded: LoadedYaml, inde
     return issues
 
 
-def validate_data(loaded: LoadedYaml, file: str) -> tuple[list[Architecture], list[Issue]]:
-    """Schema-validate every entry, then check the registry as a whole."""
+def _build(loaded: LoadedYaml, file: str, path: Path | None, full_check: bool) -> tuple[Registry | None, list[Issue]]:
+    """Validate LOADED into a Registry; with full_check every entry's problems are found now."""
     data = loaded.data
     if data is None:
-        return [], [Issue(file, "the file is empty; it should be a list of architecture entries")]
+        return None, [Issue(file, "the file is empty; it should be a list of architecture entries")]
     if not isinstance(data, list):
-        return [], [Issue(file, f"the registry must be a YAML list of entries, not a {type(data).__name__}", 1)]
+        return None, [Issue(file, f"the registry must be a YAML list of entries, not a {type(data).__name__}", 1)]
     entries: list[Architecture] = []
+    file_index: list[int] = []
     issues: list[Issue] = []
-    positions: dict[str, int] = {}
     for index, raw in enumerate(data):
         label = _entry_label(raw, index)
         if not isinstance(raw, dict):
@@ -110,95 +273,60 @@ def validate_data(loaded: LoadedYaml, file: str) -> tuple[list[Architecture], li
             issues.extend(_pydantic_issues(error, file, loaded, index, label))
             continue
         entries.append(entry)
-        positions[entry.id] = index
-    issues.extend(
-        check_registry(entries, file, lambda entry_id, field_path: _location(loaded, positions[entry_id], field_path))
-    )
-    return entries, issues
+        file_index.append(index)
+
+    def locate(position: int, field_path: str | None) -> int | None:
+        return _location(loaded, file_index[position], field_path)
+
+    try:
+        registry: Registry | None = Registry(entries, path, file=file, locate=locate)
+    except RegistryError as error:
+        registry = None
+        issues.extend(error.issues)
+    if not full_check:
+        return registry, issues
+    if registry is not None:
+        issues.extend(registry.issues())
+    else:
+        # Names or components are broken; still report what each entry gets wrong on its own.
+        for position, entry in enumerate(entries):
+            for problem in checks.check_entry(entry).problems:
+                issues.append(
+                    Issue(file, problem.message, locate(position, problem.field), f"'{entry.id}'", problem.field)
+                )
+        disorder = checks.order_problem(entries)
+        if disorder:
+            issues.append(Issue(file, disorder))
+    return registry, issues
 
 
-def check_registry(entries: list[Architecture], file: str, locate: Any = None) -> list[Issue]:
-    """Checks that need the whole registry: unique names, complexity strings, hybrids, the theorem."""
-    from archclass.classify import TheoremViolation, classify_entry
+def validate_data(loaded: LoadedYaml, file: str) -> tuple[list[Architecture], list[Issue]]:
+    """Every problem of a loaded registry file (schema, names, components, strings, the theorem, order),
+    and the entries that passed the schema."""
+    registry, issues = _build(loaded, file, None, full_check=True)
+    if registry is not None:
+        return registry.entries, issues
+    return _schema_valid(loaded), issues
 
-    def issue(entry: Architecture, field_path: str | None, message: str) -> Issue:
-        line = locate(entry.id, field_path) if locate else None
-        return Issue(file, message, line, f"'{entry.id}'", field_path)
 
-    issues: list[Issue] = []
-    owners: dict[str, str] = {}
-    for entry in entries:
-        for kind, name in [("id", entry.id)] + [("alias", alias) for alias in entry.aliases]:
-            key = name.casefold()
-            if key in owners:
-                field_path = "id" if kind == "id" else "aliases"
-                issues.append(issue(entry, field_path, f"{kind} {name!r} is already used by entry '{owners[key]}'"))
-            else:
-                owners[key] = entry.id
-    ids = [entry.id for entry in entries]
-    if ids != sorted(ids):
-        first = next(b for a, b in zip(ids, ids[1:], strict=False) if b < a)
-        issues.append(Issue(file, f"entries are not sorted by id (first out of place: '{first}'); run 'archclass fmt'"))
-
-    by_id = {entry.id: entry for entry in entries}
-    for entry in entries:
-        declared = set(entry.hyperparameters)
-        if entry.inference is not None:
-            for name in ("per_step_compute", "state_size"):
-                try:
-                    complexity.parse(getattr(entry.inference, name), declared)
-                except complexity.ComplexityError as error:
-                    issues.append(issue(entry, f"inference.{name}", str(error)))
-            if entry.inference.state_scalars is not None:
-                try:
-                    complexity.parse_formula(entry.inference.state_scalars, declared)
-                except complexity.ComplexityError as error:
-                    issues.append(issue(entry, "inference.state_scalars", str(error)))
-        for component in entry.components or []:
-            if component.arch not in by_id:
-                close = difflib.get_close_matches(component.arch, list(by_id), n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
-                issues.append(issue(entry, "components", f"component {component.arch!r} is not a registry id{hint}"))
-        if entry.components:
-            cycle = _find_cycle(entry.id, by_id)
-            if cycle:
-                issues.append(issue(entry, "components", "hybrid components form a cycle: " + " -> ".join(cycle)))
-    if issues:
-        return issues
-    registry = Registry(entries)
-    for entry in entries:
+def _schema_valid(loaded: LoadedYaml) -> list[Architecture]:
+    valid = []
+    for raw in loaded.data if isinstance(loaded.data, list) else []:
         try:
-            classify_entry(entry, registry)
-        except TheoremViolation as error:
-            field_path = "inference.retrieval" if entry.inference else "components"
-            issues.append(issue(entry, field_path, str(error)))
-        except complexity.ComplexityError as error:
-            issues.append(issue(entry, None, str(error)))
-    return issues
+            valid.append(Architecture.model_validate(raw))
+        except ValidationError:
+            continue
+    return valid
 
 
-def _find_cycle(start: str, by_id: dict[str, Architecture]) -> list[str] | None:
-    path: list[str] = []
+def load_registry(path: Path | str | None = None, *, full_check: bool = True) -> Registry:
+    """Load a registry file (default: $ARCHCLASS_REGISTRY, else the bundled one).
 
-    def visit(node: str) -> list[str] | None:
-        if node in path:
-            return path[path.index(node) :] + [node]
-        entry = by_id.get(node)
-        if entry is None or not entry.components:
-            return None
-        path.append(node)
-        for component in entry.components:
-            found = visit(component.arch)
-            if found:
-                return found
-        path.pop()
-        return None
-
-    return visit(start)
-
-
-def load_registry(path: Path | str | None = None) -> Registry:
-    """Load and fully validate a registry file; raise RegistryError listing every problem."""
+    Every entry is validated against the schema, and names and components are checked, always. With
+    ``full_check`` (the default) every other check runs now too, as ``archclass validate`` does;
+    without it each entry is checked when first classified, so looking up one entry costs one entry.
+    Raises RegistryError listing every problem found.
+    """
     from archclass.paths import registry_path
 
     file_path = Path(path) if path is not None else registry_path()
@@ -207,18 +335,19 @@ def load_registry(path: Path | str | None = None) -> Registry:
         loaded = load_file(file_path)
     except YamlError as error:
         raise RegistryError([Issue(name, str(error), error.line)]) from None
-    entries, issues = validate_data(loaded, name)
-    if issues:
+    registry, issues = _build(loaded, name, file_path, full_check)
+    if issues or registry is None:
         raise RegistryError(issues)
-    return Registry(entries, file_path)
+    return registry
 
 
-def registry_from_text(text: str, name: str = "<string>") -> Registry:
+def registry_from_text(text: str, name: str = "<string>", *, full_check: bool = True) -> Registry:
+    """Like load_registry, for registry text already in memory (NAME labels the messages)."""
     try:
         loaded = load_text(text)
     except YamlError as error:
         raise RegistryError([Issue(name, str(error), error.line)]) from None
-    entries, issues = validate_data(loaded, name)
-    if issues:
+    registry, issues = _build(loaded, name, None, full_check)
+    if issues or registry is None:
         raise RegistryError(issues)
-    return Registry(entries)
+    return registry

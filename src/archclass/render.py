@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from archclass.classify import PLACEMENTS, Classification, classify_entry
+from archclass.classifier import PLACEMENTS, Classification, classify_entry
 from archclass.registry import Registry
 from archclass.schema import Architecture
 

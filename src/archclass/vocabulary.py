@@ -1,4 +1,5 @@
-"""The words archclass uses for its facts, each defined once: families, growth classes, placements.
+"""The words archclass uses for its facts, each defined once: families, growth classes, placements,
+properties, retrieval and precision kinds, tags.
 
 Everything else (the schema, the classifier, the database's CHECK constraints, the probe's fitter,
 the CLI's choices) imports them from here, so a new family or growth class is one edit.
@@ -51,6 +52,29 @@ class Placement(StrEnum):
     NONE = "none"
 
 
+class Property(StrEnum):
+    """The three properties of the triangle, in vertex order E, C, R."""
+
+    EFFICIENT = "efficient"
+    COMPACT = "compact"
+    RECALL = "recall"
+
+
+class Retrieval(StrEnum):
+    """How stored tokens are read back by content."""
+
+    EXACT = "exact"
+    APPROXIMATE = "approximate"
+    NONE = "none"
+
+
+class Precision(StrEnum):
+    """Whether state scalars keep a fixed number of bits or need more as T grows."""
+
+    FIXED = "fixed"
+    GROWING = "growing"
+
+
 class Tag(StrEnum):
     """Mechanisms, for search (`archclass query --tag delta-rule`)."""
 
@@ -79,5 +103,7 @@ class Tag(StrEnum):
 FAMILIES: tuple[str, ...] = tuple(f.value for f in Family)
 GROWTH_CLASSES: tuple[str, ...] = tuple(g.value for g in GrowthClass)
 PLACEMENTS: tuple[str, ...] = tuple(p.value for p in Placement)
-PROPERTIES: tuple[str, ...] = ("efficient", "compact", "recall")
+PROPERTIES: tuple[str, ...] = tuple(p.value for p in Property)
+RETRIEVALS: tuple[str, ...] = tuple(r.value for r in Retrieval)
+PRECISIONS: tuple[str, ...] = tuple(p.value for p in Precision)
 TAGS: tuple[str, ...] = tuple(t.value for t in Tag)

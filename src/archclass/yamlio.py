@@ -1,12 +1,16 @@
-"""A safe YAML reader for hand-edited registry files.
+"""A guarded YAML reader for hand-edited registry files.
 
 PyYAML keeps the last of two repeated keys without a word and expands aliases on request, so a
-hostile or careless file could hide a field or blow up into gigabytes. This reader refuses both and
-remembers the line of every entry and field, so errors can point at them.
+hostile or careless file could hide a field or blow up into gigabytes; libyaml's composer recurses
+once per nesting level and crashes the interpreter on a deeply nested file. This reader refuses all
+three, reads only regular files of bounded size, and remembers the line of every entry and field, so
+errors can point at them.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +18,9 @@ from typing import Any
 import yaml
 
 MAX_BYTES = 16 * 1024 * 1024
+#: Deepest nesting of lists and mappings accepted; a registry entry needs four levels.
+MAX_DEPTH = 32
+BOM = "\ufeff"
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -52,6 +59,31 @@ class LoadedYaml:
     field_lines: list[dict[str, int]] = field(default_factory=list)
 
 
+def _marked(error: yaml.YAMLError) -> YamlError:
+    if isinstance(error, yaml.MarkedYAMLError):
+        mark = error.problem_mark or error.context_mark
+        return YamlError(f"malformed YAML: {error.problem or error.context}", mark.line + 1 if mark else None)
+    return YamlError(f"malformed YAML: {error}")
+
+
+def _refuse_deep_nesting(text: str) -> None:
+    """Walk the event stream (libyaml parses iteratively) before anything recursive sees the text."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Base):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise YamlError(
+                        f"lists and mappings are nested more than {MAX_DEPTH} levels deep",
+                        event.start_mark.line + 1 if event.start_mark else None,
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError as error:
+        raise _marked(error) from None
+
+
 def _refuse_aliases(root: yaml.Node) -> None:
     """Aliases make a DAG out of the node tree; a node reached twice is an alias."""
     seen: set[int] = set()
@@ -81,9 +113,17 @@ def _field_lines(node: yaml.Node, prefix: str = "") -> dict[str, int]:
     return lines
 
 
+def check_text(text: str) -> None:
+    """Refuse text too large or too deeply nested to parse safely; YamlError says why."""
+    if len(text) > MAX_BYTES or len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
+        raise YamlError(f"file is larger than the {MAX_BYTES // 2**20} MiB limit; the registry should be far smaller")
+    _refuse_deep_nesting(text)
+
+
 def load_text(text: str) -> LoadedYaml:
-    if len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
-        raise YamlError(f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB; the registry should be far smaller")
+    """Parse registry text: one document, no aliases, no repeated keys, bounded size and depth."""
+    text = text.removeprefix(BOM)
+    check_text(text)
     loader = _StrictLoader(text)
     try:
         root = loader.get_single_node()
@@ -91,12 +131,8 @@ def load_text(text: str) -> LoadedYaml:
             return LoadedYaml(None)
         _refuse_aliases(root)
         data = loader.construct_document(root)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else None
-        raise YamlError(f"malformed YAML: {error.problem or error.context}", line) from None
     except yaml.YAMLError as error:
-        raise YamlError(f"malformed YAML: {error}") from None
+        raise _marked(error) from None
     finally:
         loader.dispose()
     loaded = LoadedYaml(data)
@@ -106,17 +142,37 @@ def load_text(text: str) -> LoadedYaml:
     return loaded
 
 
+def read_text(path: Path) -> str:
+    """A registry file's text: a regular file of at most MAX_BYTES, UTF-8, a leading BOM dropped.
+
+    Devices, FIFOs and directories are refused before anything is read from them (a FIFO is opened
+    non-blocking, so a writer that never comes cannot hang the reader), and no more than
+    MAX_BYTES + 1 bytes are ever read, whatever the file claims its size is.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise YamlError(f"cannot read: {error.strerror}") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(handle.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            kind = "a directory" if stat.S_ISDIR(status.st_mode) else "not a regular file"
+            raise YamlError(f"cannot read: {kind}; give a registry YAML file")
+        if status.st_size > MAX_BYTES:
+            raise YamlError(f"file is {status.st_size / 2**20:.1f} MiB, larger than the {MAX_BYTES // 2**20} MiB limit")
+        try:
+            data = handle.read(MAX_BYTES + 1)
+        except OSError as error:
+            raise YamlError(f"cannot read: {error.strerror}") from None
+    if len(data) > MAX_BYTES:
+        raise YamlError(f"file is larger than the {MAX_BYTES // 2**20} MiB limit")
+    try:
+        return data.decode("utf-8").removeprefix(BOM)
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise YamlError(f"file is not UTF-8 text (byte 0x{data[error.start]:02x} cannot be decoded)", line) from None
+
+
 def load_file(path: Path) -> LoadedYaml:
-    try:
-        size = path.stat().st_size
-    except OSError as error:
-        raise YamlError(f"cannot read: {error.strerror}") from None
-    if size > MAX_BYTES:
-        raise YamlError(f"file is {size / 2**20:.1f} MiB, larger than the {MAX_BYTES // 2**20} MiB limit")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise YamlError("file is not UTF-8 text") from None
-    except OSError as error:
-        raise YamlError(f"cannot read: {error.strerror}") from None
-    return load_text(text)
+    """read_text, then load_text."""
+    return load_text(read_text(path))

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, text
 
 import archclass.db.sync as sync_module
-from archclass.classify import PLACEMENTS, classify_entry
+from archclass.classifier import PLACEMENTS, classify_entry
 from archclass.db.engine import read_transaction
 from archclass.db.models import PLACEMENTS as DB_PLACEMENTS
 from archclass.db.models import metadata

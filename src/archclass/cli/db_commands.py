@@ -71,7 +71,7 @@ def _families(values: list[str] | None) -> list[str]:
 
 
 def _placements(values: list[str] | None) -> list[str]:
-    from archclass.classify import PLACEMENTS
+    from archclass.classifier import PLACEMENTS
 
     canonical = {p.casefold(): p for p in PLACEMENTS}
     result = []

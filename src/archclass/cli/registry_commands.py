@@ -15,14 +15,14 @@ from archclass.cli.options import JsonOption, RegistryOption
 from archclass.cli.output import emit_json, fail, stderr, stdout
 
 if TYPE_CHECKING:
-    from archclass.classify import BoundSettings, Classification
+    from archclass.classifier import BoundSettings, Classification
     from archclass.registry import Registry
     from archclass.schema import Architecture
 
 def _settings(
     d: float, layers: int, bits: float, vocab: int, accuracy: float, length: float, sets: list[str]
 ) -> BoundSettings:
-    from archclass.classify import BoundSettings
+    from archclass.classifier import BoundSettings
 
     overrides: dict[str, float] = {}
     for item in sets:
@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
         When the architecture is efficient and compact, the recall bound is printed for the given d,
         layers, bits per scalar, vocabulary and accuracy (defaults: a 7B-class model in bf16).
         """
-        from archclass.classify import classify_entry
+        from archclass.classifier import classify_entry
 
         if not arch and not all_:
             raise typer.BadParameter("give --arch ID (e.g. --arch retnet) or --all", param_hint="--arch")
@@ -152,7 +152,7 @@ def register(app: typer.Typer) -> None:
         registry_file: RegistryOption = None,
     ) -> None:
         """Show a registry entry: citation, scaling, evidence and classification."""
-        from archclass.classify import classify_entry
+        from archclass.classifier import classify_entry
 
         registry = load(registry_file)
         entry = registry.get(arch)
@@ -211,7 +211,7 @@ def register(app: typer.Typer) -> None:
         registry_file: RegistryOption = None,
     ) -> None:
         """List the registry's architectures with their placement."""
-        from archclass.classify import classify_entry
+        from archclass.classifier import classify_entry
         from archclass.schema import FAMILIES
 
         if family is not None and family not in FAMILIES:

@@ -37,7 +37,7 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 #: JSON whose Python None is SQL NULL (not the JSON text 'null'), so `bound IS NULL` reads naturally.
 NullableJSON = JSON(none_as_null=True)
 
-#: Placements on the triangle, mirrored from archclass.classify.PLACEMENTS (checked by a test).
+#: Placements on the triangle, mirrored from archclass.classifier.PLACEMENTS (checked by a test).
 PLACEMENTS = ("EC", "ER", "CR", "E", "C", "R", "none")
 _PLACEMENT_SQL = ", ".join(f"'{p}'" for p in PLACEMENTS)
 

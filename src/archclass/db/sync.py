@@ -126,7 +126,7 @@ def load_source(source: RegistrySource) -> Registry:
 def registry_rows(registry: Registry) -> dict[str, list[dict[str, Any]]]:
     """Every registry-derived row, by table, in insertion order (parents before children)."""
     from archclass import __version__
-    from archclass.classify import classify_entry
+    from archclass.classifier import classify_entry
 
     rows: dict[str, list[dict[str, Any]]] = {
         "architectures": [],

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from archclass.classify import classify_facts, placement_of
+from archclass.classifier import classify_facts, placement_of
 from archclass.errors import ArchclassError
 from archclass.osp import State, prefill, state_bytes, state_scalars
 from archclass.probe.fit import Fit, fit_growth
@@ -322,7 +322,7 @@ def compare_with_registry(
     result: ProbeResult, arch_id: str, registry: Any, state_formula_values: dict[str, float] | None
 ) -> None:
     """Fill result.registry with the declared classification and whether each property agrees."""
-    from archclass.classify import classify_entry
+    from archclass.classifier import classify_entry
     from archclass.complexity import ComplexityError, parse_formula
 
     entry = registry.get(arch_id)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from archclass.classify import BoundSettings, classify_entry, classify_facts, placement_of, position_of
+from archclass.classifier import BoundSettings, classify_entry, classify_facts, placement_of, position_of
 from archclass.registry import load_registry, registry_from_text
 
 from .test_registry import GOOD, HYBRID
@@ -75,8 +75,8 @@ def test_every_placement_is_exercised_by_the_real_registry():
     assert any(entry.family == "hybrid" for entry in registry)
 
 
-def test_rule_file_is_the_source_of_the_explanations(tmp_path: Path, monkeypatch, small):
-    from archclass import classify as module
+def test_rule_file_is_the_source_of_the_explanations(tmp_path: Path, monkeypatch):
+    from archclass import classifier as module
     from archclass.paths import rules_path
 
     custom = tmp_path / "rules.yaml"
@@ -84,6 +84,8 @@ def test_rule_file_is_the_source_of_the_explanations(tmp_path: Path, monkeypatch
     module.load_rules.cache_clear()
     monkeypatch.setattr("archclass.paths.rules_path", lambda: custom)
     try:
+        # A registry remembers its classifications, so load it under the rules to test.
+        small = registry_from_text(GOOD + HYBRID)
         result = classify_entry(small.get("alpha"), small)
         assert "CUSTOM" in result.rules[0].explanation
     finally:
