@@ -264,7 +264,7 @@ def _classify_hybrid(entry: Architecture, registry: Registry, settings: BoundSet
     }
 
     def names(predicate: Any) -> str:
-        return ", ".join(f"{p.id} ({f:.0%})" for p, f, c in classified if predicate(c)) or "none"
+        return ", ".join(f"{p.id} ({f * 100:.4g}%)" for p, f, c in classified if predicate(c)) or "none"
 
     context = {
         **facts,
