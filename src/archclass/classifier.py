@@ -405,7 +405,7 @@ def classify_hybrid(entry: Architecture, parts: Sequence[Part], settings: BoundS
     }
 
     def names(predicate: Any) -> str:
-        return ", ".join(f"{p.entry.id} ({p.fraction:.0%})" for p in parts if predicate(p.result)) or "none"
+        return ", ".join(f"{p.entry.id} ({p.fraction * 100:.4g}%)" for p in parts if predicate(p.result)) or "none"
 
     context = {
         **facts,

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from archclass.classifier import Classification
+    from archclass.registry import Registry
+    from archclass.schema import Architecture
 
 SORT_KEYS = ("id", "name", "year", "family", "placement")
 READINGS = ("fixed", "recipe")
@@ -27,3 +33,65 @@ class Filters:
     sort: str = "id"
     descending: bool = False
     limit: int | None = None
+
+
+def select_rows(registry: Registry, filters: Filters) -> list[dict[str, Any]]:
+    """The registry's entries that FILTERS selects, classified, sorted and cut to the limit, as rows of the
+    same shape as `archclass query` returns from the database (`list` is `query` without a database)."""
+    from archclass.classifier import classify_entry
+
+    if filters.sort not in SORT_KEYS:
+        raise ValueError(f"cannot sort by {filters.sort!r}; choose from {', '.join(SORT_KEYS)}")
+    rows = []
+    for entry in registry:
+        result = classify_entry(entry, registry)
+        if _selects(filters, entry, result):
+            rows.append(_row(entry, result))
+    rows.sort(key=lambda row: (row[filters.sort], row["id"]), reverse=filters.descending)
+    return rows if filters.limit is None else rows[: filters.limit]
+
+
+def _selects(filters: Filters, entry: Architecture, result: Classification) -> bool:
+    wanted_flags = (
+        (filters.efficient, result.efficient),
+        (filters.compact, result.compact),
+        (filters.recall, result.recall),
+        (filters.hybrid, bool(entry.components)),
+    )
+    if any(wanted is not None and wanted != actual for wanted, actual in wanted_flags):
+        return False
+    if filters.year_from is not None and entry.year < filters.year_from:
+        return False
+    if filters.year_to is not None and entry.year > filters.year_to:
+        return False
+    if filters.search:
+        needle = filters.search.casefold()
+        if not any(needle in name.casefold() for name in (entry.id, entry.name, *entry.aliases)):
+            return False
+    return (
+        (not filters.placements or result.placement in filters.placements)
+        and (not filters.families or entry.family in filters.families)
+        and (not filters.ids or entry.id in filters.ids)
+        and set(filters.tags) <= set(entry.tags)
+    )
+
+
+def _row(entry: Architecture, result: Classification) -> dict[str, Any]:
+    bound = result.bound or {}
+    return {
+        "id": entry.id,
+        "name": entry.name,
+        "year": entry.year,
+        "family": str(entry.family),
+        "placement": result.placement,
+        "efficient": result.efficient,
+        "compact": result.compact,
+        "recall": result.recall,
+        "hybrid": bool(entry.components),
+        "arxiv": entry.arxiv,
+        "url": entry.url,
+        "compute_growth": result.compute_growth,
+        "state_growth": result.state_growth,
+        "position": list(result.position),
+        "max_pairs": bound.get("max_pairs") if bound.get("evaluated") else None,
+    }

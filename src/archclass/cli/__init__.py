@@ -1,94 +1,188 @@
 """The archclass command line: a thin Typer layer over the library.
 
 Exit codes: 0 success; 1 a data or validation error (bad registry entry, unknown architecture,
-failed check); 2 a usage error (unknown option, bad value). Data goes to stdout, diagnostics to stderr.
+failed check, a missing optional dependency); 2 a usage error (unknown option, bad value). Data goes
+to stdout, diagnostics to stderr.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import sys
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
+from archclass import __version__
+from archclass.cli import (
+    contrib_commands,
+    cost_commands,
+    db_commands,
+    probe_commands,
+    recall_commands,
+    registry_commands,
+    render_commands,
+)
 from archclass.errors import ArchclassError
+from archclass.keyvalue import KeyValueError
 
+HELP_OPTION_NAMES = ["-h", "--help"]
 app = typer.Typer(
     name="archclass",
-    help=(
-        "Classify long-context sequence architectures on the Efficiency-Compactness-Recall triangle.\n\n"
-        "Example: archclass classify --arch retnet"
-    ),
+    help="Classify long-context sequence architectures on the Efficiency-Compactness-Recall triangle.",
+    epilog="Example: archclass classify retnet",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": HELP_OPTION_NAMES},
 )
 
 
-def _register() -> None:
-    from archclass.cli import registry_commands
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"archclass {__version__}")
+        raise typer.Exit()
 
-    registry_commands.register(app)
-    for name in (
-        "contrib_commands", "cost_commands", "db_commands", "probe_commands", "recall_commands", "render_commands"
-    ):
-        try:
-            module = __import__(f"archclass.cli.{name}", fromlist=["register"])
-        except ModuleNotFoundError as error:
-            if error.name != f"archclass.cli.{name}":
-                raise
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    pass
+
+
+for _module in (
+    registry_commands, contrib_commands, cost_commands, db_commands, probe_commands, recall_commands, render_commands
+):
+    _module.register(app)
+
+
+def click_command() -> Any:
+    """The click command tree behind `app`, every command prepared by `_prepare`."""
+    command = typer.main.get_command(app)
+    _prepare(command)
+    return command
+
+
+def _prepare(command: Any) -> None:
+    """Help readable at 80 columns (paragraphs rewrapped, no '<bool>' after flags, repeatable options named),
+    and a malformed KEY=VALUE item a usage error of its option, wherever a command parses one."""
+    if command.callback is not None:
+        command.callback = _key_value_usage_errors(command.callback)
+    command.rich_markup_mode = "markdown"
+    help_option = command.get_help_option(command.context_class(command, help_option_names=HELP_OPTION_NAMES))
+    for param in [*command.params, help_option]:
+        if param is None:
             continue
-        module.register(app)
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+        elif getattr(param, "multiple", False) and param.metavar is None:
+            param.metavar = max(param.opts, key=len).lstrip("-").upper()
+    for sub in getattr(command, "commands", {}).values():
+        _prepare(sub)
 
 
-_register()
+def _key_value_usage_errors(callback: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except KeyValueError as error:
+            raise typer.BadParameter(str(error), param_hint=f"'{error.option}'") from None
+
+    return run
 
 
-def main() -> None:
-    from archclass.cli.output import stderr
-
+def main(argv: list[str] | None = None) -> None:
     try:  # recent Typer vendors click; older releases use the click package
         from typer._click import exceptions as click
     except ImportError:
         from click import exceptions as click  # type: ignore[no-redef]
 
-    _ABORT = tuple(t for t in (getattr(click, "Abort", None),) if t is not None)
     try:
-        code = app(standalone_mode=False)
+        code = click_command().main(args=argv, prog_name="archclass", standalone_mode=False)
     except click.UsageError as error:
-        # One line, not Typer's boxed panel: what was wrong and where to read more.
-        from rich.markup import escape
-
         command = error.ctx.command_path if error.ctx else "archclass"
-        stderr.print(
-            f"[bold red]usage error:[/] {escape(error.format_message())} (see '{command} --help')", soft_wrap=True
-        )
-        sys.exit(2)
+        sys.exit(_usage_error(error.format_message(), command))
     except click.ClickException as error:
-        stderr.print(f"error: {error.format_message()}", markup=False, soft_wrap=True)
+        _error_line(error.format_message())
         sys.exit(error.exit_code)
-    except _ABORT:
-        stderr.print("aborted", markup=False)
+    except typer.Abort:
+        _error_line("aborted")
         sys.exit(1)
     except ArchclassError as error:
-        from rich.markup import escape
-
-        stderr.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
+        _error_line(str(error))
         sys.exit(1)
     except KeyboardInterrupt:
-        stderr.print("interrupted")
+        _error_line("interrupted")
         sys.exit(130)
-    except Exception as error:  # a bug: one line by default, the traceback on request
+    except Exception as error:  # a missing extra, or a bug: one line by default, the traceback on request
         if os.environ.get("ARCHCLASS_DEBUG"):
             raise
-        from rich.markup import escape
-
-        stderr.print(
-            "[bold red]internal error:[/] " + escape(f"{type(error).__name__}: {error}") + " "
-            "(set ARCHCLASS_DEBUG=1 for the traceback, and please report it)",
-            soft_wrap=True,
-            markup=True,
-        )
+        _error_line(_unexpected(error))
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _unexpected(error: Exception) -> str:
+    if isinstance(error, ModuleNotFoundError):
+        package = (error.name or "").partition(".")[0]
+        extra = _extra_providing(package)
+        if extra:
+            return f"this needs {package}, which is not installed; install it with: pip install 'archclass[{extra}]'"
+    hint = "set ARCHCLASS_DEBUG=1 for the traceback, and please report it"
+    return f"internal error: {type(error).__name__}: {error} ({hint})"
+
+
+def _usage_error(message: str, command: str) -> int:
+    """One line, not Typer's boxed panel: what was wrong and where to read more."""
+    from archclass.cli.output import stderr
+
+    stderr.print(f"usage error: {message} (see '{command} --help')", markup=False, soft_wrap=True)
+    return 2
+
+
+def _error_line(message: str) -> None:
+    from archclass.cli.output import stderr
+
+    stderr.print(
+        message if message.startswith(("error:", "internal error:")) else f"error: {message}",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def _extra_providing(module: str) -> str | None:
+    """The smallest optional extra of archclass that installs MODULE's package, from the package metadata."""
+    package = module.partition(".")[0].replace("_", "-").casefold()
+    sizes: dict[str, int] = {}
+    providing: set[str] = set()
+    for extra, requirement in _optional_requirements():
+        name = re.match(r"[A-Za-z0-9._-]+", requirement)
+        if name is None or extra == "all":
+            continue
+        sizes[extra] = sizes.get(extra, 0) + 1
+        if name.group(0).replace("_", "-").casefold() == package:
+            providing.add(extra)
+    return min(providing, key=lambda e: (sizes[e], e)) if providing else None
+
+
+def _optional_requirements() -> list[tuple[str, str]]:
+    """(extra, requirement) pairs from the installed package's metadata (pyproject.toml's extras)."""
+    from importlib import metadata
+
+    try:
+        requires = metadata.requires("archclass") or []
+    except metadata.PackageNotFoundError:
+        return []
+    pairs = []
+    for requirement in requires:
+        extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", requirement)
+        if extra:
+            pairs.append((extra.group(1), requirement))
+    return pairs

@@ -1,30 +1,250 @@
-"""Options shared by several commands, each defined once."""
+"""Options shared by several commands, each defined once: --registry, --db, --json/--format, the
+architecture to act on (positional ID or --arch), and the filters of `list`, `query` and `export`."""
 
 from __future__ import annotations
 
+import functools
+import inspect
+import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
+
+from archclass.filters import SORT_KEYS
+from archclass.vocabulary import FAMILIES, PLACEMENTS, TAGS
+
+if TYPE_CHECKING:
+    from archclass.filters import Filters
+
+#: Longest value accepted for a text filter; longer values are refused with a one-line usage error.
+MAX_FILTER_CHARS = 200
+OUTPUT_FORMATS = ("table", "json", "csv")
 
 RegistryOption = Annotated[
     Optional[Path],
     typer.Option(
         "--registry",
         envvar="ARCHCLASS_REGISTRY",
-        help="Registry YAML file (default: the bundled data/architectures.yaml).",
+        metavar="FILE",
+        help="Registry YAML file (default: the bundled registry).",
         show_default=False,
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON to stdout.")]
+JsonFormatOption = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
 DbOption = Annotated[
     Optional[str],
     typer.Option(
         "--db",
         envvar="ARCHCLASS_DB",
-        help="Database: a file path (SQLite) or an SQLAlchemy URL such as sqlite:///archclass.db or "
-        "postgresql+psycopg://user:pass@host/dbname. Default: archclass.db in the user data directory "
-        "($XDG_DATA_HOME/archclass or ~/.local/share/archclass on Linux); 'archclass db status' shows it.",
+        metavar="FILE|URL",
+        help="Database: an SQLite file, or an SQLAlchemy URL such as postgresql+psycopg://host/db "
+        "(default: archclass.db in the user data directory; 'archclass db status' shows it).",
         show_default=False,
     ),
 ]
+
+
+def _choice(choices: tuple[str, ...], what: str) -> Callable[[Any], Any]:
+    """A callback accepting one of CHOICES, case-insensitively, for a single or a repeatable option."""
+    canonical = {choice.casefold(): choice for choice in choices}
+
+    def check(value: Any) -> Any:
+        if value is None:
+            return None
+        values = [value] if isinstance(value, str) else list(value)
+        for item in values:
+            if item.strip().casefold() not in canonical:
+                raise typer.BadParameter(f"unknown {what} {_short(item)}; choose from {', '.join(choices)}")
+        chosen = [canonical[item.strip().casefold()] for item in values]
+        return chosen[0] if isinstance(value, str) else chosen
+
+    return check
+
+
+def _short(value: str) -> str:
+    """A value as it may appear in an error message: quoted, escaped, and cut to a readable length."""
+    return repr(value[:40]) + (f" (cut from {len(value)} characters)" if len(value) > 40 else "")
+
+
+FormatOption = Annotated[
+    str,
+    typer.Option(
+        "--format", metavar="|".join(OUTPUT_FORMATS), callback=_choice(OUTPUT_FORMATS, "format"), help="Output format."
+    ),
+]
+
+
+def output_format(format_: str, json_: bool) -> str:
+    """The format asked for, where --json is short for --format json."""
+    if json_ and format_ not in ("table", "json"):
+        raise typer.BadParameter(f"--json conflicts with --format {format_}", param_hint="--json")
+    return "json" if json_ else format_
+
+
+def complete_arch(incomplete: str) -> list[str]:
+    """Shell completion of architecture ids and aliases from the registry."""
+    from archclass.errors import ArchclassError
+    from archclass.registry import load_registry
+
+    try:
+        registry = load_registry(os.environ.get("ARCHCLASS_REGISTRY") or None)
+    except ArchclassError:
+        return []
+    names = (name for entry in registry for name in (entry.id, *entry.aliases))
+    return sorted(name for name in names if name.casefold().startswith(incomplete.casefold()))
+
+
+ArchArgument = Annotated[
+    Optional[str],
+    typer.Argument(
+        metavar="ID", help="Id, alias or name, case-insensitive.", show_default=False, autocompletion=complete_arch
+    ),
+]
+ArchOption = Annotated[
+    Optional[str],
+    typer.Option("--arch", "-a", metavar="ID", help="The same, as an option.", autocompletion=complete_arch),
+]
+
+
+def chosen_arch(positional: str | None, option: str | None) -> str | None:
+    """The architecture named either way (`show retnet` or `show --arch retnet`); both must agree."""
+    if positional and option and positional.casefold() != option.casefold():
+        raise typer.BadParameter(f"two architectures given: {positional!r} and --arch {option!r}", param_hint="ID")
+    return positional or option
+
+
+def _search(value: str | None) -> str | None:
+    if value is not None and len(value) > MAX_FILTER_CHARS:
+        raise typer.BadParameter(f"search text is {len(value)} characters; at most {MAX_FILTER_CHARS} are allowed")
+    return value or None
+
+
+def _filter_parameters() -> list[inspect.Parameter]:
+    """The filter options, as keyword-only parameters that `with_filters` adds to a command."""
+    options: dict[str, Any] = {
+        "efficient": (Optional[bool], typer.Option("--efficient/--not-efficient", help="Only (not) efficient.")),
+        "compact": (Optional[bool], typer.Option("--compact/--not-compact", help="Only (not) compact.")),
+        "recall": (Optional[bool], typer.Option("--recall/--no-recall", help="Only with (without) recall.")),
+        "hybrid": (Optional[bool], typer.Option("--hybrid/--pure", help="Only hybrids, or only pure architectures.")),
+        "placement": (
+            Optional[list[str]],
+            typer.Option(
+                "--placement",
+                "-p",
+                metavar="PLACEMENT",
+                callback=_choice(PLACEMENTS, "placement"),
+                help=f"Only this vertex or edge: {', '.join(PLACEMENTS)} (repeatable).",
+            ),
+        ),
+        "family": (
+            Optional[list[str]],
+            typer.Option(
+                "--family",
+                "-f",
+                metavar="FAMILY",
+                callback=_choice(FAMILIES, "family"),
+                help="Only this family, e.g. ssm, hybrid (repeatable).",
+            ),
+        ),
+        "tag": (
+            Optional[list[str]],
+            typer.Option(
+                "--tag",
+                "-t",
+                metavar="TAG",
+                callback=_choice(TAGS, "tag"),
+                help="Only entries with this mechanism, e.g. delta-rule (repeatable: all of them).",
+            ),
+        ),
+        "year_from": (Optional[int], typer.Option("--year-from", metavar="YEAR", help="Published in or after YEAR.")),
+        "year_to": (Optional[int], typer.Option("--year-to", metavar="YEAR", help="Published in or before YEAR.")),
+        "search": (
+            Optional[str],
+            typer.Option(
+                "--search",
+                "-s",
+                metavar="TEXT",
+                callback=_search,
+                help="Case-insensitive text in the id, name or an alias (taken literally).",
+            ),
+        ),
+        "sort": (
+            str,
+            typer.Option(
+                "--sort",
+                metavar="KEY",
+                callback=_choice(SORT_KEYS, "sort key"),
+                help=f"Sort by {', '.join(SORT_KEYS)}; then by id.",
+            ),
+        ),
+        "desc": (bool, typer.Option("--desc", help="Sort in descending order.")),
+        "limit": (Optional[int], typer.Option("--limit", min=1, metavar="N", help="At most N rows.")),
+    }
+    defaults = {"sort": "id", "desc": False}
+    return [
+        inspect.Parameter(
+            name, inspect.Parameter.KEYWORD_ONLY, default=defaults.get(name), annotation=Annotated[kind, option]
+        )
+        for name, (kind, option) in options.items()
+    ]
+
+
+FILTER_PARAMETERS = _filter_parameters()
+
+
+def with_filters(command: Callable[..., None]) -> Callable[..., None]:
+    """Give COMMAND the shared filter options; it receives them as one argument, `filters: Filters`."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p.replace(kind=p.KEYWORD_ONLY) for name, p in signature.parameters.items() if name != "filters"]
+    names = [parameter.name for parameter in FILTER_PARAMETERS]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        chosen = {name: kwargs.pop(name) for name in names}
+        command(filters=filters_from(**chosen), **kwargs)
+
+    parameters = [*FILTER_PARAMETERS, *own]
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    return wrapper
+
+
+def filters_from(
+    *,
+    efficient: bool | None = None,
+    compact: bool | None = None,
+    recall: bool | None = None,
+    hybrid: bool | None = None,
+    placement: list[str] | None = None,
+    family: list[str] | None = None,
+    tag: list[str] | None = None,
+    year_from: int | None = None,
+    year_to: int | None = None,
+    search: str | None = None,
+    sort: str = "id",
+    desc: bool = False,
+    limit: int | None = None,
+) -> Filters:
+    """The Filters the options describe; a year range that ends before it starts is a usage error."""
+    from archclass.filters import Filters
+
+    if year_from is not None and year_to is not None and year_from > year_to:
+        raise typer.BadParameter(f"--year-from {year_from} is after --year-to {year_to}", param_hint="--year-from")
+    return Filters(
+        efficient=efficient,
+        compact=compact,
+        recall=recall,
+        hybrid=hybrid,
+        placements=tuple(placement or ()),
+        families=tuple(family or ()),
+        tags=tuple(tag or ()),
+        year_from=year_from,
+        year_to=year_to,
+        search=search,
+        sort=sort,
+        descending=desc,
+        limit=limit,
+    )

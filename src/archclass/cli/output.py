@@ -1,11 +1,12 @@
-"""Where output goes: data to stdout, diagnostics to stderr; Rich honours NO_COLOR and non-TTYs."""
+"""Where output goes and how numbers read: data to stdout, diagnostics to stderr; Rich honours NO_COLOR."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console
 
@@ -17,10 +18,45 @@ stderr = Console(stderr=True, highlight=False)
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(json.dumps(json_ready(data), indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-def fail(message: str, code: int = 1) -> None:
+def json_ready(data: Any, key: str | None = None) -> Any:
+    """Whole floats as integers (8, not 8.0); a bound on a number of pairs as the whole pairs it allows."""
+    if isinstance(data, dict):
+        return {k: json_ready(v, k) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [json_ready(item) for item in data]
+    if isinstance(data, float) and math.isfinite(data):
+        if key == "max_pairs":
+            return math.floor(data)
+        return int(data) if data.is_integer() else data
+    return data
+
+
+def number(value: float) -> str:
+    """A number as a person reads it: 8 not 8.0, 67,108,864 not 6.711e+07, 0.4375 not 0.438."""
+    if math.isfinite(value) and float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:,.4g}"
+
+
+def percent(fraction: float) -> str:
+    """0.125 as 12.5%, 1/3 as 33.33%."""
+    return f"{fraction * 100:.4g}%"
+
+
+def growth(phrase: str | None) -> str:
+    """How a quantity grows with T, as a table cell: '1' (the growth of a constant) reads 'constant'."""
+    return "constant" if phrase == "1" else (phrase or "unknown")
+
+
+def grows(phrase: str | None) -> str:
+    """The same as a predicate: 'is constant', or 'grows as T log T'."""
+    return "is constant" if phrase == "1" else f"grows as {growth(phrase)}"
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
     """Print a one-line error to stderr and exit."""
     from rich.markup import escape
 
@@ -29,16 +65,7 @@ def fail(message: str, code: int = 1) -> None:
 
 
 def parse_key_values(items: list[str], option: str, example: str) -> dict[str, Any]:
-    """`KEY=VALUE` options to a dict; values are read as JSON when they parse (numbers, booleans)."""
-    import typer
+    """`KEY=VALUE` options to a dict (values read as JSON when they parse); kept for the commands that call it."""
+    from archclass.keyvalue import parse_pairs
 
-    result: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise typer.BadParameter(f"{item!r} is not KEY=VALUE, e.g. {option} {example}", param_hint=option)
-        try:
-            result[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            result[key.strip()] = value
-    return result
+    return parse_pairs(items, option, example)

@@ -338,7 +338,7 @@ def probe_hf(
     transformers = _transformers()
     import torch
 
-    from archclass.classify import classify_facts
+    from archclass.classifier import classify_facts
     from archclass.probe.fit import fit_growth
     from archclass.probe.flops import counting_mode
 
@@ -627,7 +627,7 @@ def _census_row(model_type: str, outcome: tuple[str, Any], registry_id: str | No
 
 
 def _declared_placement(registry: Any, arch_id: str) -> str:
-    from archclass.classify import classify_entry
+    from archclass.classifier import classify_entry
 
     return classify_entry(registry.get(arch_id), registry).placement
 
