@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from archclass.classifier import BoundSettings, classify_entry, classify_facts, placement_of, position_of
+from archclass.classifier import (
+    BoundSettings,
+    SettingsError,
+    classify_entry,
+    classify_facts,
+    placement_of,
+    position_of,
+)
 from archclass.registry import load_registry, registry_from_text
 
 from .test_registry import GOOD, HYBRID
@@ -90,3 +97,74 @@ def test_rule_file_is_the_source_of_the_explanations(tmp_path: Path, monkeypatch
         assert "CUSTOM" in result.rules[0].explanation
     finally:
         module.load_rules.cache_clear()
+
+
+WINDOWED = (
+    GOOD.replace("per_step_compute: O(d^2)", "per_step_compute: O(w d)")
+    .replace("state_size: O(d^2)", "state_size: O(w d)\n    state_scalars: 2*w*d")
+    .replace(
+        "  evidence: Sec. 1.\n", "  hyperparameters:\n    w: {meaning: window, value: 16}\n  evidence: Sec. 1.\n", 1
+    )
+)
+
+
+@pytest.fixture
+def windowed():
+    return registry_from_text(WINDOWED + HYBRID)
+
+
+def test_an_override_sets_the_entrys_own_symbol(windowed):
+    default = windowed.classification("alpha", BoundSettings(d=64, layers=1))
+    wider = windowed.classification("alpha", BoundSettings(d=64, layers=1, overrides={"w": 32}))
+    assert default.bound["state_scalars_per_layer"] == 2 * 16 * 64
+    assert wider.bound["state_scalars_per_layer"] == 2 * 32 * 64
+
+
+def test_an_unknown_symbol_is_an_error_listing_the_entrys_symbols(windowed):
+    with pytest.raises(SettingsError) as error:
+        windowed.classification("alpha", BoundSettings(overrides={"window": 4096}))
+    assert str(error.value) == "'alpha' has no symbol 'window'; its symbols are w"
+    assert error.value.symbol == "window" and error.value.known == ("w",)
+    with pytest.raises(SettingsError, match="declares no hyperparameters"):
+        windowed.classification("beta", BoundSettings(overrides={"w": 8}))
+    with pytest.raises(SettingsError, match="--d"):
+        windowed.classification("alpha", BoundSettings(overrides={"d": 8}))
+
+
+def test_a_hybrid_accepts_the_symbols_of_its_components(windowed):
+    result = windowed.classification("gamma", BoundSettings(overrides={"w": 8}))
+    assert result.hybrid
+    with pytest.raises(SettingsError, match="its symbols are w"):
+        windowed.classification("gamma", BoundSettings(overrides={"k": 8}))
+
+
+def test_the_real_sliding_window_refuses_window_and_names_w():
+    with pytest.raises(SettingsError, match="'sliding-window-attention' has no symbol 'window'; its symbols are .*w"):
+        load_registry(full_check=False).classification(
+            "sliding-window-attention", BoundSettings(overrides={"window": 4096})
+        )
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0, 0.0])
+def test_settings_refuse_values_that_are_not_finite_and_positive(value):
+    with pytest.raises(SettingsError, match="finite number > 0"):
+        BoundSettings(overrides={"w": value})
+    with pytest.raises(SettingsError, match="finite number > 0"):
+        BoundSettings(d=value)
+    with pytest.raises(SettingsError):
+        BoundSettings(layers=2.5)
+
+
+def test_settings_keep_their_own_copy_of_the_overrides(windowed):
+    overrides = {"w": 32.0}
+    settings = BoundSettings(d=64, layers=1, overrides=overrides)
+    overrides["w"] = 1.0
+    assert windowed.classification("alpha", settings).bound["state_scalars_per_layer"] == 2 * 32 * 64
+
+
+def test_classifying_the_whole_registry_applies_each_override_where_it_belongs(windowed):
+    results = windowed.classifications(BoundSettings(d=64, layers=1, overrides={"w": 32}))
+    assert [r.id for r in results] == ["alpha", "beta", "gamma"]
+    assert results[0].bound["state_scalars_per_layer"] == 2 * 32 * 64
+    with pytest.raises(SettingsError, match="the registry has no symbol 'window'; its symbols are w"):
+        windowed.classifications(BoundSettings(overrides={"window": 4096}))
