@@ -79,3 +79,15 @@ def test_growth_order_and_text():
     assert parse("O(T)").growth > parse("O(sqrt(T) log(T))").growth > parse("O(log(T)^3)").growth
     assert str(parse("O(T log(T))").growth) == "T log T"
     assert str(parse("O(d)").growth) == "1"
+
+
+def test_substitute_replaces_a_symbol_keeping_precedence_and_notation():
+    from archclass.complexity import substitute
+
+    grown = substitute("O(T/l d + l^2)", {"l": "sqrt(T)"}, ["l"])
+    assert grown.source == "O(T/sqrt(T) d + sqrt(T)^2)"
+    assert grown.growth == Growth(Fraction(1), Fraction(0))
+    scaled = substitute("O(T/l d)", {"l": "c*T"}, ["l", "c"])
+    assert scaled.source == "O(T/(c*T) d)" and scaled.growth.is_constant
+    exact = substitute("2*l*d", {"l": "log(T)"}, ["l"])
+    assert exact.evaluate({"T": 1024, "d": 3}) == 60

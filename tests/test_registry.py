@@ -254,3 +254,30 @@ def test_complexity_strings_are_parsed_once():
     from archclass.complexity import parse
 
     assert parse("O(w d)", ["w"]) is parse("O(w d)", ("w",))
+
+
+WINDOWED = GOOD.replace("per_step_compute: O(d^2)", "per_step_compute: O(w d)").replace(
+    "  evidence: Sec. 1.\n", "  hyperparameters: {w: window, u: unused}\n  RECIPE\n  evidence: Sec. 1.\n", 1
+)
+
+
+@pytest.mark.parametrize(
+    ("recipe", "field", "fragment"),
+    [
+        ("{x: sqrt(T)}", "recipe.x", "'x' is not a declared hyperparameter"),
+        ("{w: sqrt(T}", "recipe.w", "not a valid expression"),
+        ("{w: 2*d}", "recipe.w", "does not grow with T"),
+        ("{u: sqrt(T)}", "recipe.u", "'u' appears in no complexity string"),
+        ("{w: sqrt(T), u: w}", "recipe.u", "undeclared symbol 'w'"),
+        ("{w: 'O(T)'}", "recipe.w", "without O(...)"),
+    ],
+)
+def test_a_bad_recipe_is_a_located_error(tmp_path, recipe, field, fragment):
+    [message] = problems(tmp_path, WINDOWED.replace("RECIPE", f"recipe: {recipe}"))
+    assert f"registry.yaml:12: entry 'alpha': field '{field}': " in message and fragment in message
+
+
+def test_a_hybrid_has_no_recipe_of_its_own(tmp_path):
+    text = GOOD + HYBRID.replace("  evidence: Sec. 3.", "  recipe: {w: sqrt(T)}\n  evidence: Sec. 3.")
+    [message] = problems(tmp_path, text)
+    assert "entry 'gamma': field 'recipe': a hybrid takes its recipe reading from its components" in message

@@ -137,8 +137,8 @@ class BoundSettings:
         keep = set(symbols)
         return replace(self, overrides={k: v for k, v in self.overrides.items() if k in keep})
 
-    def check_symbols(self, entry_id: str, symbols: Iterable[str]) -> None:
-        """Refuse an override of a symbol that entry ENTRY_ID does not declare, listing those it does."""
+    def check_symbols(self, owner: str, symbols: Iterable[str]) -> None:
+        """Refuse an override of a symbol not among SYMBOLS, those of OWNER ("'retnet'", "the registry")."""
         known = sorted(set(symbols))
         for symbol in self.overrides:
             if symbol in known:
@@ -151,7 +151,7 @@ class BoundSettings:
                     known,
                 )
             choices = f"its symbols are {', '.join(known)}" if known else "it declares no hyperparameters"
-            raise SettingsError(f"'{entry_id}' has no symbol {symbol!r}; {choices}", symbol, known)
+            raise SettingsError(f"{owner} has no symbol {symbol!r}; {choices}", symbol, known)
 
 
 @dataclass(frozen=True)

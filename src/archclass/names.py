@@ -104,22 +104,30 @@ class NameIndex:
         return self.owners.get(normalise(name))
 
     def suggestions(self, name: str) -> list[str]:
-        """Ids of entries whose names are close to NAME, closest first; empty when none is close."""
+        """Ids of entries whose names are close to NAME, closest first; empty when none is close.
+
+        Close means the letters match (then only those are offered: 'jamba 1.5' gets 'jamba', not
+        'mamba'), or else nearly match, as a typo does ('retnett'). Digits never make a name close.
+        """
         key = normalise(name)
         letters = _letters(key)
         if not letters:
             return []
-        scored: dict[str, float] = {}
+        same: dict[str, float] = {}
+        near: dict[str, float] = {}
         for known, owner in self.owners.items():
             known_letters = _letters(known)
             if not known_letters:
                 continue
-            if difflib.SequenceMatcher(None, letters, known_letters).ratio() < STEM_SIMILARITY:
+            if known_letters == letters:
+                group = same
+            elif difflib.SequenceMatcher(None, letters, known_letters).ratio() >= STEM_SIMILARITY:
+                group = near
+            else:
                 continue
-            score = difflib.SequenceMatcher(None, key, known).ratio()
-            scored[owner] = max(score, scored.get(owner, 0.0))
-        ranked = sorted(scored, key=lambda owner: (-scored[owner], owner))
-        return ranked[:MAX_SUGGESTIONS]
+            group[owner] = max(difflib.SequenceMatcher(None, key, known).ratio(), group.get(owner, 0.0))
+        scored = same or near
+        return sorted(scored, key=lambda owner: (-scored[owner], owner))[:MAX_SUGGESTIONS]
 
     def hint(self, name: str) -> str:
         """'; did you mean ...?' for a close name, else where to find them all."""

@@ -144,12 +144,19 @@ class Registry:
         """
         return self.classify_entry(self.get(name), settings)
 
+    def classifications(self, settings: BoundSettings | None = None) -> list[Classification]:
+        """Every entry classified, in registry order. An override must name a symbol of some entry
+        (SettingsError lists them all otherwise); each entry uses the overrides of its own symbols."""
+        settings = settings or BoundSettings()
+        settings.check_symbols("the registry", set().union(*(entry.hyperparameters for entry in self.entries)))
+        return [self._classify(entry, settings) for entry in self.entries]
+
     def classify_entry(self, entry: Architecture, settings: BoundSettings | None = None) -> Classification:
         """Classify ENTRY, which may also be an entry outside the registry (its components must be in it)."""
         settings = settings or BoundSettings()
         if self._by_id.get(entry.id) is not entry:
             return self._classify_outsider(entry, settings)
-        settings.check_symbols(entry.id, self.symbols(entry.id))
+        settings.check_symbols(f"'{entry.id}'", self.symbols(entry.id))
         return self._classify(entry, settings)
 
     def _classify_outsider(self, entry: Architecture, settings: BoundSettings) -> Classification:
@@ -161,7 +168,7 @@ class Registry:
         symbols = set(entry.hyperparameters)
         for component in entry.components or []:
             symbols |= set(self._by_id[component.arch].hyperparameters)
-        settings.check_symbols(entry.id, symbols)
+        settings.check_symbols(f"'{entry.id}'", symbols)
         blocking = [issue for c in entry.components or [] for issue in self._own_issues(c.arch)]
         if blocking:
             raise RegistryError(blocking)
