@@ -10,6 +10,8 @@ import pytest
 from archclass.errors import ArchclassError, RegistryError
 from archclass.registry import load_registry
 
+pytestmark = pytest.mark.registry
+
 GOOD = """\
 - id: alpha
   name: Alpha

@@ -11,6 +11,8 @@ from archclass.registry import load_registry
 
 from .conftest import REGISTRY
 
+pytestmark = pytest.mark.registry
+
 REQUIRED = {
     "full attention and cache-shrinking": [
         "transformer",

@@ -97,11 +97,13 @@ def test_fmt_check_fails_with_a_diff_and_fmt_fixes(tmp_path):
     assert text.startswith("# header\n\n- id: alpha") and text.index("id: alpha") < text.index("id: beta")
 
 
+@pytest.mark.registry
 def test_the_real_registry_is_canonical_and_valid():
     assert run_cli("fmt", str(REGISTRY), "--check").returncode == 0
     assert run_cli("validate").returncode == 0
 
 
+@pytest.mark.registry
 def test_committed_json_schema_is_current():
     result = run_cli("schema", "--output", "taxonomy/architecture.schema.json", "--check")
     assert result.returncode == 0, result.stderr

@@ -40,8 +40,8 @@ DbOption = Annotated[
         "--db",
         envvar="ARCHCLASS_DB",
         metavar="FILE|URL",
-        help="Database: an SQLite file, or an SQLAlchemy URL such as postgresql+psycopg://host/db "
-        "(default: archclass.db in the user data directory; 'archclass db status' shows it).",
+        help="Database: an SQLite file or an SQLAlchemy URL, e.g. for PostgreSQL (default: archclass.db in "
+        "the user data directory; 'archclass db status' shows where).",
         show_default=False,
     ),
 ]

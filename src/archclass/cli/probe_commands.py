@@ -50,7 +50,9 @@ def _progress(total: int, label: str) -> Any:
 
 
 def register(app: typer.Typer) -> None:
-    reference_app = typer.Typer(help="Reference implementations (small PyTorch models of each family).")
+    reference_app = typer.Typer(
+        help="Reference implementations (small PyTorch models of each family).", epilog="Example: archclass reference list"
+    )
     app.add_typer(reference_app, name="reference")
 
     @reference_app.command("list", epilog="Example: archclass reference list --json")
