@@ -314,12 +314,7 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(1)
             stderr.print(f"{file_path} is canonical", markup=False)
             return
-        text = file_path.read_text(encoding="utf-8")
-        formatted = formatter.format_text(text, str(file_path))
-        if formatted != text:
-            temporary = file_path.with_suffix(file_path.suffix + ".tmp")
-            temporary.write_text(formatted, encoding="utf-8")
-            temporary.replace(file_path)
+        if formatter.rewrite(file_path):
             stderr.print(f"reformatted {file_path}", markup=False)
         else:
             stderr.print(f"{file_path} already canonical", markup=False)
