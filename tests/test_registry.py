@@ -123,14 +123,22 @@ def test_hybrid_unknown_component(tmp_path):
     assert "'betta' is not a registry id; did you mean 'beta'" in message
 
 
-def test_hybrid_cycle(tmp_path):
-    text = (
-        GOOD
-        + HYBRID.replace("arch: beta", "arch: delta")
-        + HYBRID.replace("gamma", "delta").replace("arch: alpha", "arch: gamma").replace("2201.00001", "2201.00002")
+def test_a_hybrid_of_hybrids_is_refused_at_the_component(tmp_path):
+    zeta = HYBRID.replace("gamma", "zeta").replace("Gamma", "Zeta").replace("2201.00001", "2201.00002")
+    nested = zeta.replace("arch: beta", "arch: gamma")
+    [message] = problems(tmp_path, GOOD + HYBRID + nested)
+    assert message.endswith(
+        "registry.yaml:41: entry 'zeta': field 'components': component 'gamma' is the hybrid 'gamma'; "
+        "a component must be a single layer kind, so list that hybrid's own components here instead"
     )
-    messages = problems(tmp_path, text)
-    assert any("cycle" in m for m in messages)
+
+
+def test_a_cycle_of_hybrids_is_refused_as_nesting(tmp_path):
+    zeta = HYBRID.replace("gamma", "zeta").replace("Gamma", "Zeta").replace("2201.00001", "2201.00002")
+    messages = problems(tmp_path, GOOD + HYBRID.replace("beta", "zeta") + zeta.replace("arch: beta", "arch: gamma"))
+    assert sum("is the hybrid" in m for m in messages) == 2
+    selfish = problems(tmp_path, GOOD + HYBRID.replace("arch: beta", "arch: gamma"))
+    assert any("component 'gamma' is itself" in m for m in selfish)
 
 
 def test_efficient_compact_recall_claim_is_rejected_with_the_bound(tmp_path):

@@ -123,10 +123,11 @@ def component_findings(
     return resolved, findings
 
 
-def order_problem(entries: Sequence[Architecture]) -> str | None:
-    """Why ENTRIES are not sorted by id, or None."""
+def order_finding(entries: Sequence[Architecture]) -> Finding | None:
+    """The first entry out of id order, or None when ENTRIES are sorted."""
     ids = [entry.id for entry in entries]
     if ids == sorted(ids):
         return None
-    first = next(b for a, b in zip(ids, ids[1:], strict=False) if b < a)
-    return f"entries are not sorted by id (first out of place: '{first}'); run 'archclass fmt'"
+    position = next(i for i in range(1, len(ids)) if ids[i] < ids[i - 1])
+    message = f"entries are not sorted by id (first out of place: '{ids[position]}'); run 'archclass fmt'"
+    return Finding(position, Problem("id", message))

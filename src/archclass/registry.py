@@ -110,9 +110,9 @@ class Registry:
         if name is not None:
             return self._own_issues(self.get(name).id)
         issues = [issue for entry in self.entries for issue in self._own_issues(entry.id)]
-        disorder = checks.order_problem(self.entries)
+        disorder = checks.order_finding(self.entries)
         if disorder:
-            issues.append(Issue(self.file, disorder))
+            issues.append(self._issue(disorder.position, self.entries[disorder.position].id, disorder.problem))
         return issues
 
     def _check(self, entry_id: str) -> checks.EntryCheck:
@@ -231,23 +231,32 @@ def _location(loaded: LoadedYaml, index: int, field_path: str | None) -> int | N
 
 def _entry_label(raw: object, index: int) -> str:
     if isinstance(raw, dict) and isinstance(raw.get("id"), str):
-        return f"'{raw['id']}'"
+        entry_id = raw["id"]
+        return f"'{entry_id}'" if len(entry_id) <= 64 else f"#{index + 1} ('{entry_id[:40]}...')"
     return f"#{index + 1}"
 
 
-_UNION_BRANCHES = ("str", "Hyperparameter", "function-after[_shape(), Architecture]")
+def _is_branch(part: object) -> bool:
+    """A union branch pydantic names in an error's location ('str', 'Hyperparameter', 'function-after[...]')."""
+    text = str(part)
+    return text in ("str", "Hyperparameter") or text.startswith(("function-after[", "constrained-str"))
 
 
 def _pydantic_issues(error: ValidationError, file: str, loaded: LoadedYaml, index: int, label: str) -> list[Issue]:
+    problems = error.errors()
+    # For a value that may be a string or a mapping, a mapping's errors matter, not "should be a string".
+    mapping_branches = {
+        tuple(p["loc"][: next(i for i, part in enumerate(p["loc"]) if _is_branch(part))])
+        for p in problems
+        if any(_is_branch(part) for part in p["loc"]) and p["type"] != "string_type"
+    }
     issues = []
-    for problem in error.errors():
-        # Drop the union-branch names pydantic inserts ('str', 'Hyperparameter') from the location.
-        loc = [
-            str(part)
-            for part in problem["loc"]
-            if part not in _UNION_BRANCHES and not str(part).startswith(("function-after[", "constrained-str"))
-        ]
-        field_path = ".".join(loc) or None
+    for problem in problems:
+        loc = problem["loc"]
+        branch_at = next((i for i, part in enumerate(loc) if _is_branch(part)), None)
+        if branch_at is not None and problem["type"] == "string_type" and tuple(loc[:branch_at]) in mapping_branches:
+            continue
+        field_path = ".".join(str(part) for part in loc if not _is_branch(part)) or None
         message = problem["msg"]
         if problem["type"] == "extra_forbidden":
             message = "unknown field (check the spelling; CONTRIBUTING.md lists the fields)"
@@ -301,9 +310,11 @@ def _build(loaded: LoadedYaml, file: str, path: Path | None, full_check: bool) -
                 issues.append(
                     Issue(file, problem.message, locate(position, problem.field), f"'{entry.id}'", problem.field)
                 )
-        disorder = checks.order_problem(entries)
+        disorder = checks.order_finding(entries)
         if disorder:
-            issues.append(Issue(file, disorder))
+            problem = disorder.problem
+            label = f"'{entries[disorder.position].id}'"
+            issues.append(Issue(file, problem.message, locate(disorder.position, problem.field), label, problem.field))
     return registry, issues
 
 

@@ -66,40 +66,23 @@ def _marked(error: yaml.YAMLError) -> YamlError:
     return YamlError(f"malformed YAML: {error}")
 
 
-def _refuse_deep_nesting(text: str) -> None:
-    """Walk the event stream (libyaml parses iteratively) before anything recursive sees the text."""
+def _scan(text: str) -> None:
+    """Refuse aliases and deep nesting from the event stream (libyaml parses it iteratively), before
+    anything recursive sees the text; an alias is located where it is used."""
     depth = 0
     try:
         for event in yaml.parse(text, Loader=_Base):
+            line = event.start_mark.line + 1 if event.start_mark else None
+            if isinstance(event, yaml.AliasEvent):
+                raise YamlError("YAML anchors and aliases (&name / *name) are not allowed in the registry", line)
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise YamlError(
-                        f"lists and mappings are nested more than {MAX_DEPTH} levels deep",
-                        event.start_mark.line + 1 if event.start_mark else None,
-                    )
+                    raise YamlError(f"lists and mappings are nested more than {MAX_DEPTH} levels deep", line)
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError as error:
         raise _marked(error) from None
-
-
-def _refuse_aliases(root: yaml.Node) -> None:
-    """Aliases make a DAG out of the node tree; a node reached twice is an alias."""
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            raise YamlError(
-                "YAML anchors and aliases (&name / *name) are not allowed in the registry", node.start_mark.line + 1
-            )
-        seen.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                stack.extend((key, value))
 
 
 def _field_lines(node: yaml.Node, prefix: str = "") -> dict[str, int]:
@@ -114,10 +97,10 @@ def _field_lines(node: yaml.Node, prefix: str = "") -> dict[str, int]:
 
 
 def check_text(text: str) -> None:
-    """Refuse text too large or too deeply nested to parse safely; YamlError says why."""
+    """Refuse text too large, too deeply nested or using aliases; YamlError says why and where."""
     if len(text) > MAX_BYTES or len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
         raise YamlError(f"file is larger than the {MAX_BYTES // 2**20} MiB limit; the registry should be far smaller")
-    _refuse_deep_nesting(text)
+    _scan(text)
 
 
 def load_text(text: str) -> LoadedYaml:
@@ -129,7 +112,6 @@ def load_text(text: str) -> LoadedYaml:
         root = loader.get_single_node()
         if root is None:
             return LoadedYaml(None)
-        _refuse_aliases(root)
         data = loader.construct_document(root)
     except yaml.YAMLError as error:
         raise _marked(error) from None
@@ -153,17 +135,19 @@ def read_text(path: Path) -> str:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as error:
         raise YamlError(f"cannot read: {error.strerror}") from None
-    with os.fdopen(descriptor, "rb") as handle:
-        status = os.fstat(handle.fileno())
+    try:
+        status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode):
             kind = "a directory" if stat.S_ISDIR(status.st_mode) else "not a regular file"
             raise YamlError(f"cannot read: {kind}; give a registry YAML file")
         if status.st_size > MAX_BYTES:
             raise YamlError(f"file is {status.st_size / 2**20:.1f} MiB, larger than the {MAX_BYTES // 2**20} MiB limit")
-        try:
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
             data = handle.read(MAX_BYTES + 1)
-        except OSError as error:
-            raise YamlError(f"cannot read: {error.strerror}") from None
+    except OSError as error:
+        raise YamlError(f"cannot read: {error.strerror}") from None
+    finally:
+        os.close(descriptor)
     if len(data) > MAX_BYTES:
         raise YamlError(f"file is larger than the {MAX_BYTES // 2**20} MiB limit")
     try:

@@ -283,8 +283,6 @@ def fmt(
     from archclass.paths import registry_path
 
     file_path = path or registry_path()
-    if not file_path.exists():
-        fail(f"{file_path}: no such file")
     if check:
         diff = formatter.check(file_path)
         if diff:
@@ -292,14 +290,9 @@ def fmt(
             fail(f"{file_path} is not canonical; run 'archclass fmt' to fix it")
         stderr.print(f"{file_path} is canonical", markup=False)
         return
-    text = file_path.read_text(encoding="utf-8")
-    formatted = formatter.format_text(text, str(file_path))
-    if formatted == text:
+    if not formatter.rewrite(file_path):
         stderr.print(f"{file_path} already canonical", markup=False)
         return
-    temporary = file_path.with_suffix(file_path.suffix + ".tmp")
-    temporary.write_text(formatted, encoding="utf-8")
-    temporary.replace(file_path)
     stderr.print(f"reformatted {file_path}", markup=False)
 
 
