@@ -51,7 +51,8 @@ def _progress(total: int, label: str) -> Any:
 
 def register(app: typer.Typer) -> None:
     reference_app = typer.Typer(
-        help="Reference implementations (small PyTorch models of each family).", epilog="Example: archclass reference list"
+        help="Reference implementations (small PyTorch models of each family).",
+        epilog="Example: archclass reference list",
     )
     app.add_typer(reference_app, name="reference")
 
