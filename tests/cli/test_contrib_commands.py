@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from ..conftest import run_cli
 from ..test_registry import GOOD
 
@@ -67,3 +69,39 @@ def test_add_without_a_terminal_names_the_missing_flag(tmp_path):
     path.write_text(GOOD)
     result = run_cli("add", "--id", "x", "--registry", str(path), input="")
     assert result.returncode == 2 and "--name" in result.stderr
+
+
+def test_add_dry_run_prints_the_entry_and_writes_nothing(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text(GOOD)
+    result = run_cli(*NEW, "--registry", str(path), "--dry-run")
+    assert result.returncode == 0 and result.stdout.startswith("- id: aardvark\n")
+    assert path.read_text() == GOOD
+
+
+def test_add_a_hybrid_from_its_components(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text(GOOD)
+    hybrid = ["add", "--id", "mix", "--name", "Mix", "--year", "2024", "--arxiv", "2401.00002", "--family", "hybrid"]
+    hybrid += [
+        "--summary",
+        "A hybrid.",
+        "--component",
+        "alpha=0.75",
+        "--component",
+        "beta=0.25",
+        "--evidence",
+        "Fig 1.",
+    ]
+    result = run_cli(*hybrid, "--registry", str(path))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(run_cli("classify", "mix", "--json", "--registry", str(path)).stdout)["hybrid"] is True
+
+
+def test_add_with_a_malformed_component_is_a_usage_error(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text(GOOD)
+    args = ["add", "--id", "mix", "--name", "Mix", "--year", "2024", "--arxiv", "2401.00002", "--family", "hybrid"]
+    result = run_cli(*args, "--summary", "S.", "--component", "alpha", "--evidence", "E.", "--registry", str(path))
+    assert result.returncode == 2 and "--component" in result.stderr and "Traceback" not in result.stderr
+    assert path.read_text() == GOOD

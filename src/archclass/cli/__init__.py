@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import sys
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -131,10 +130,11 @@ def main(argv: list[str] | None = None) -> None:
 
 def _unexpected(error: Exception) -> str:
     if isinstance(error, ModuleNotFoundError):
-        package = (error.name or "").partition(".")[0]
-        extra = _extra_providing(package)
-        if extra:
-            return f"this needs {package}, which is not installed; install it with: pip install 'archclass[{extra}]'"
+        from archclass.extras import install_hint
+
+        hint = install_hint(error.name or "")
+        if hint:
+            return hint
     hint = "set ARCHCLASS_DEBUG=1 for the traceback, and please report it"
     return f"internal error: {type(error).__name__}: {error} ({hint})"
 
@@ -155,34 +155,3 @@ def _error_line(message: str) -> None:
         markup=False,
         soft_wrap=True,
     )
-
-
-def _extra_providing(module: str) -> str | None:
-    """The smallest optional extra of archclass that installs MODULE's package, from the package metadata."""
-    package = module.partition(".")[0].replace("_", "-").casefold()
-    sizes: dict[str, int] = {}
-    providing: set[str] = set()
-    for extra, requirement in _optional_requirements():
-        name = re.match(r"[A-Za-z0-9._-]+", requirement)
-        if name is None or extra == "all":
-            continue
-        sizes[extra] = sizes.get(extra, 0) + 1
-        if name.group(0).replace("_", "-").casefold() == package:
-            providing.add(extra)
-    return min(providing, key=lambda e: (sizes[e], e)) if providing else None
-
-
-def _optional_requirements() -> list[tuple[str, str]]:
-    """(extra, requirement) pairs from the installed package's metadata (pyproject.toml's extras)."""
-    from importlib import metadata
-
-    try:
-        requires = metadata.requires("archclass") or []
-    except metadata.PackageNotFoundError:
-        return []
-    pairs = []
-    for requirement in requires:
-        extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", requirement)
-        if extra:
-            pairs.append((extra.group(1), requirement))
-    return pairs

@@ -12,6 +12,12 @@ from archclass.cli.output import fail, stderr, stdout
 from archclass.vocabulary import FAMILIES
 
 Text = Optional[str]
+ComponentOption = Annotated[
+    list[str], typer.Option("--component", metavar="ARCH=FRACTION", help="A hybrid's layer kind (repeatable).")
+]
+HyperOption = Annotated[
+    list[str], typer.Option("--hyper", metavar="SYMBOL=MEANING[:VALUE]", help="A hyperparameter (repeatable).")
+]
 
 
 def _ask(value: Any, prompt: str, flag: str, kind: type = str) -> Any:
@@ -34,12 +40,8 @@ def add(
     compute: Annotated[Text, typer.Option(help="Per-step compute, e.g. 'O(d^2)'.")] = None,
     state: Annotated[Text, typer.Option(help="State size, e.g. 'O(T d)'.")] = None,
     retrieval: Annotated[Text, typer.Option(help="exact, approximate or none.")] = None,
-    component: Annotated[
-        list[str], typer.Option("--component", metavar="ARCH=FRACTION", help="A hybrid's layer kind (repeatable).")
-    ] = [],  # noqa: B006
-    hyper: Annotated[
-        list[str], typer.Option("--hyper", metavar="SYMBOL=MEANING[:VALUE]", help="A hyperparameter (repeatable).")
-    ] = [],  # noqa: B006
+    component: ComponentOption = [],  # noqa: B006
+    hyper: HyperOption = [],  # noqa: B006
     evidence: Annotated[Text, typer.Option(help="Where in the paper the scaling comes from.")] = None,
     confidence: Annotated[str, typer.Option(help="high, medium or low.")] = "medium",
     registry_file: RegistryOption = None,

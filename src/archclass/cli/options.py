@@ -122,89 +122,62 @@ def _search(value: str | None) -> str | None:
     return value or None
 
 
-def _filter_parameters() -> list[inspect.Parameter]:
-    """The filter options, as keyword-only parameters that `with_filters` adds to a command."""
-    options: dict[str, Any] = {
-        "efficient": (Optional[bool], typer.Option("--efficient/--not-efficient", help="Only (not) efficient.")),
-        "compact": (Optional[bool], typer.Option("--compact/--not-compact", help="Only (not) compact.")),
-        "recall": (Optional[bool], typer.Option("--recall/--no-recall", help="Only with (without) recall.")),
-        "hybrid": (Optional[bool], typer.Option("--hybrid/--pure", help="Only hybrids, or only pure architectures.")),
-        "placement": (
-            Optional[list[str]],
-            typer.Option(
-                "--placement",
-                "-p",
-                metavar="PLACEMENT",
-                callback=_choice(PLACEMENTS, "placement"),
-                help=f"Only this vertex or edge: {', '.join(PLACEMENTS)} (repeatable).",
-            ),
-        ),
-        "family": (
-            Optional[list[str]],
-            typer.Option(
-                "--family",
-                "-f",
-                metavar="FAMILY",
-                callback=_choice(FAMILIES, "family"),
-                help="Only this family, e.g. ssm, hybrid (repeatable).",
-            ),
-        ),
-        "tag": (
-            Optional[list[str]],
-            typer.Option(
-                "--tag",
-                "-t",
-                metavar="TAG",
-                callback=_choice(TAGS, "tag"),
-                help="Only entries with this mechanism, e.g. delta-rule (repeatable: all of them).",
-            ),
-        ),
-        "year_from": (Optional[int], typer.Option("--year-from", metavar="YEAR", help="Published in or after YEAR.")),
-        "year_to": (Optional[int], typer.Option("--year-to", metavar="YEAR", help="Published in or before YEAR.")),
-        "search": (
-            Optional[str],
-            typer.Option(
-                "--search",
-                "-s",
-                metavar="TEXT",
-                callback=_search,
-                help="Case-insensitive text in the id, name or an alias (taken literally).",
-            ),
-        ),
-        "sort": (
-            str,
-            typer.Option(
-                "--sort",
-                metavar="KEY",
-                callback=_choice(SORT_KEYS, "sort key"),
-                help=f"Sort by {', '.join(SORT_KEYS)}; then by id.",
-            ),
-        ),
-        "desc": (bool, typer.Option("--desc", help="Sort in descending order.")),
-        "limit": (Optional[int], typer.Option("--limit", min=1, metavar="N", help="At most N rows.")),
-    }
-    defaults = {"sort": "id", "desc": False}
-    return [
-        inspect.Parameter(
-            name, inspect.Parameter.KEYWORD_ONLY, default=defaults.get(name), annotation=Annotated[kind, option]
-        )
-        for name, (kind, option) in options.items()
-    ]
+def _repeatable(flag: str, short: str, metavar: str, choices: tuple[str, ...], help: str) -> Any:
+    return typer.Option(flag, short, metavar=metavar, callback=_choice(choices, metavar.lower()), help=help)
 
 
-FILTER_PARAMETERS = _filter_parameters()
+# Each filter as (type, default, option), named as the Filters field it fills.
+_FILTERS: dict[str, tuple[Any, Any, Any]] = {
+    "efficient": (Optional[bool], None, typer.Option("--efficient/--not-efficient", help="Only (not) efficient.")),
+    "compact": (Optional[bool], None, typer.Option("--compact/--not-compact", help="Only (not) compact.")),
+    "recall": (Optional[bool], None, typer.Option("--recall/--no-recall", help="Only with (without) recall.")),
+    "hybrid": (Optional[bool], None, typer.Option("--hybrid/--pure", help="Only hybrids, or only pure ones.")),
+    "placements": (
+        Optional[list[str]],
+        None,
+        _repeatable("--placement", "-p", "PLACEMENT", PLACEMENTS, f"Only {', '.join(PLACEMENTS)} (repeatable)."),
+    ),
+    "families": (
+        Optional[list[str]],
+        None,
+        _repeatable("--family", "-f", "FAMILY", FAMILIES, "Only this family, e.g. ssm, hybrid (repeatable)."),
+    ),
+    "tags": (
+        Optional[list[str]],
+        None,
+        _repeatable("--tag", "-t", "TAG", TAGS, "Only with this mechanism, e.g. delta-rule (repeatable: all)."),
+    ),
+    "year_from": (Optional[int], None, typer.Option("--year-from", metavar="YEAR", help="Published in or after YEAR.")),
+    "year_to": (Optional[int], None, typer.Option("--year-to", metavar="YEAR", help="Published in or before YEAR.")),
+    "search": (
+        Optional[str],
+        None,
+        typer.Option("--search", "-s", metavar="TEXT", callback=_search, help="Text in the id, name or an alias."),
+    ),
+    "sort": (
+        str,
+        "id",
+        typer.Option(
+            "--sort", metavar="KEY", callback=_choice(SORT_KEYS, "sort key"), help=f"Sort by {', '.join(SORT_KEYS)}."
+        ),
+    ),
+    "descending": (bool, False, typer.Option("--desc", help="Sort in descending order.")),
+    "limit": (Optional[int], None, typer.Option("--limit", min=1, metavar="N", help="At most N rows.")),
+}
+FILTER_PARAMETERS = [
+    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, option])
+    for name, (kind, default, option) in _FILTERS.items()
+]
 
 
 def with_filters(command: Callable[..., None]) -> Callable[..., None]:
     """Give COMMAND the shared filter options; it receives them as one argument, `filters: Filters`."""
     signature = inspect.signature(command, eval_str=True)
     own = [p.replace(kind=p.KEYWORD_ONLY) for name, p in signature.parameters.items() if name != "filters"]
-    names = [parameter.name for parameter in FILTER_PARAMETERS]
 
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> None:
-        chosen = {name: kwargs.pop(name) for name in names}
-        command(filters=filters_from(**chosen), **kwargs)
+        command(filters=filters_from(**{name: kwargs.pop(name) for name in _FILTERS}), **kwargs)
 
     parameters = [*FILTER_PARAMETERS, *own]
     wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
@@ -212,39 +185,13 @@ def with_filters(command: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
-def filters_from(
-    *,
-    efficient: bool | None = None,
-    compact: bool | None = None,
-    recall: bool | None = None,
-    hybrid: bool | None = None,
-    placement: list[str] | None = None,
-    family: list[str] | None = None,
-    tag: list[str] | None = None,
-    year_from: int | None = None,
-    year_to: int | None = None,
-    search: str | None = None,
-    sort: str = "id",
-    desc: bool = False,
-    limit: int | None = None,
-) -> Filters:
+def filters_from(**values: Any) -> Filters:
     """The Filters the options describe; a year range that ends before it starts is a usage error."""
     from archclass.filters import Filters
 
-    if year_from is not None and year_to is not None and year_from > year_to:
-        raise typer.BadParameter(f"--year-from {year_from} is after --year-to {year_to}", param_hint="--year-from")
-    return Filters(
-        efficient=efficient,
-        compact=compact,
-        recall=recall,
-        hybrid=hybrid,
-        placements=tuple(placement or ()),
-        families=tuple(family or ()),
-        tags=tuple(tag or ()),
-        year_from=year_from,
-        year_to=year_to,
-        search=search,
-        sort=sort,
-        descending=desc,
-        limit=limit,
-    )
+    start, end = values.get("year_from"), values.get("year_to")
+    if start is not None and end is not None and start > end:
+        raise typer.BadParameter(f"--year-from {start} is after --year-to {end}", param_hint="--year-from")
+    repeatable = ("placements", "families", "tags")
+    fields: dict[str, Any] = {key: tuple(value or ()) if key in repeatable else value for key, value in values.items()}
+    return Filters(**fields)
