@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 
 import pytest
@@ -117,3 +118,10 @@ def test_committed_taxonomy_is_current():
     pytest.importorskip("matplotlib")
     result = run_cli("render", "--check")
     assert result.returncode == 0, result.stderr
+
+
+def test_a_figure_from_another_matplotlib_is_named_as_such(registry, rendered):
+    svg = rendered / "triangle.svg"
+    svg.write_bytes(re.sub(rb"Matplotlib v[^,<]+", b"Matplotlib v0.0.1", svg.read_bytes(), count=1))
+    [problem] = stale(registry, rendered)
+    assert problem.startswith("triangle.svg (drawn with matplotlib 0.0.1; this is ")
