@@ -1,12 +1,22 @@
-"""Generated views of the registry: taxonomy/TAXONOMY.md, triangle.json and the triangle figure.
+"""Generated views of the registry under taxonomy/, and the check that the committed ones are current.
 
-The markdown table and the JSON of plotted points are compared byte for byte by `render --check`.
-The figure is regenerated from the JSON; checking its bytes would tie CI to one matplotlib build.
+TAXONOMY.md (the table), triangle.json (every entry as drawn), index.html (the explorer page, see
+archclass.site) and the figure (triangle.svg and triangle.png, see archclass.figure) are all made
+from the registry. `render --check` makes them again in memory and compares:
+
+- the text files and the SVG byte for byte (the SVG keeps its text as text and carries no date);
+- the PNG by its pixels, not its bytes: the pixels come from the same drawing as the SVG, while the
+  compressed bytes also depend on the zlib and Pillow that wrote them.
+
+The figure is drawn by matplotlib, and another matplotlib release may lay it out differently; when
+the committed SVG names another release than the one installed, the check says so.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -14,6 +24,7 @@ from typing import Any
 from archclass.classifier import PLACEMENTS, Classification, classify_entry
 from archclass.registry import Registry
 from archclass.schema import Architecture
+from archclass.triangle import triangle_points
 
 PLACEMENT_TITLES = {
     "EC": "Efficient and compact (EC edge)",
@@ -54,7 +65,8 @@ def taxonomy_markdown(registry: Registry) -> str:
         "",
         f"{len(results)} architectures. E: O(1) work per decode step; C: O(1) state scalars; R: Theta(T) facts",
         "read back by content (definitions and the bound in [DEFINITIONS.md](DEFINITIONS.md); the rules in",
-        "[rules.yaml](rules.yaml)). Complexities are per layer at decode position T. The figure:",
+        "[rules.yaml](rules.yaml)). Complexities are per layer at decode position T. The figure (also as",
+        "[SVG](triangle.svg); to hover, filter and search, open [index.html](index.html)):",
         "",
         "![The triangle](triangle.png)",
         "",
@@ -81,207 +93,78 @@ def taxonomy_markdown(registry: Registry) -> str:
     return "\n".join(lines) + "\n"
 
 
-def trajectory(entry: Architecture, registry: Registry, results: dict[str, Classification]) -> dict[str, Any] | None:
-    """A hybrid's path as its recall-capable share goes from 0 to 1, other shares kept in proportion."""
-    if not entry.components:
-        return None
-    recallers = [c for c in entry.components if results[c.arch].recall]
-    others = [c for c in entry.components if not results[c.arch].recall]
-    if not recallers or not others:
-        return None
-
-    def mean(components: list[Any]) -> list[float]:
-        total = sum(c.fraction for c in components)
-        return [round(sum(c.fraction * results[c.arch].position[i] for c in components) / total, 6) for i in range(3)]
+def _text_files(registry: Registry, data: dict[str, Any]) -> dict[str, str]:
+    from archclass.site import page
 
     return {
-        "from": mean(others),
-        "to": mean(recallers),
-        "key": "+".join(sorted(c.arch for c in entry.components)),
-        "recall_fraction": round(sum(c.fraction for c in recallers), 6),
+        "TAXONOMY.md": taxonomy_markdown(registry),
+        "triangle.json": json.dumps(data, indent=1) + "\n",
+        "index.html": page(data),
     }
 
 
-def triangle_data(registry: Registry) -> dict[str, Any]:
-    results = {entry.id: result for entry, result in classify_all(registry)}
-    points = []
-    for entry in registry:
-        result = results[entry.id]
-        points.append(
-            {
-                "id": entry.id,
-                "year": entry.year,
-                "family": entry.family,
-                "placement": result.placement,
-                "position": [round(p, 6) for p in result.position],
-                "hybrid": result.hybrid,
-                "trajectory": trajectory(entry, registry, results),
-            }
-        )
-    return {"vertices": ["E", "C", "R"], "points": points}
+def _figure_files(data: dict[str, Any]) -> dict[str, bytes]:
+    from archclass.figure import draw
 
-
-def _xy(position: list[float]) -> tuple[float, float]:
-    """Barycentric (E, C, R) to the plane: E bottom left, C bottom right, R on top."""
-    e, c, r = position
-    return (c + r / 2, r * 0.8660254)
-
-
-FAMILY_COLOURS = {
-    "full-attention": "#d62728",
-    "sparse-attention": "#ff7f0e",
-    "linear-attention": "#2ca02c",
-    "recurrent-transformer": "#8c564b",
-    "memory-retrieval": "#e377c2",
-    "ssm": "#1f77b4",
-    "long-convolution": "#17becf",
-    "linear-rnn": "#9467bd",
-    "classic-rnn": "#7f7f7f",
-    "theoretical": "#bcbd22",
-    "hybrid": "#000000",
-}
-
-
-def draw_triangle(data: dict[str, Any], png: Path, svg: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = "archclass"
-    fig, ax = plt.subplots(figsize=(16, 14))
-    corners = [(0, 0), (1, 0), (0.5, 0.8660254), (0, 0)]
-    ax.plot(*zip(*corners, strict=True), color="black", linewidth=1.5)
-    ax.text(-0.03, -0.03, "E\nefficient", ha="right", va="top", fontsize=15, weight="bold")
-    ax.text(1.03, -0.03, "C\ncompact", ha="left", va="top", fontsize=15, weight="bold")
-    ax.text(0.5, 0.89, "R  recall", ha="center", va="bottom", fontsize=15, weight="bold")
-
-    drawn: set[str] = set()
-    for point in data["points"]:
-        path = point["trajectory"]
-        if path and path["key"] not in drawn:
-            drawn.add(path["key"])
-            (x0, y0), (x1, y1) = _xy(path["from"]), _xy(path["to"])
-            ax.plot([x0, x1], [y0, y1], linestyle="--", linewidth=0.8, color="#999999", zorder=1)
-
-    by_position: dict[tuple[float, ...], list[dict[str, Any]]] = defaultdict(list)
-    for point in data["points"]:
-        by_position[tuple(point["position"])].append(point)
-    side = 1
-    off_centre = [_xy(list(position)) for position in by_position if abs(_xy(list(position))[0] - 0.5) > 1e-6]
-    for position, members in sorted(by_position.items(), key=lambda item: _xy(list(item[0]))[1]):
-        x, y = _xy(list(position))
-        members.sort(key=lambda p: p["id"])
-        families = {m["family"] for m in members}
-        colour = FAMILY_COLOURS[members[0]["family"]] if len(families) == 1 else "#333333"
-        ax.scatter([x], [y], s=40 + 4 * len(members), color=colour, zorder=3, edgecolor="white")
-        if len(members) > 6:
-            _draw_cluster_box(ax, x, y, members)
-            continue
-        label = ", ".join(m["id"] for m in members)
-        if abs(x - 0.5) < 1e-6 and 0 < y < 0.8:
-            # Points on the centre line (hybrids between the EC edge and R): alternate sides.
-            side = -side
-
-            def blocked(direction: int, height: float = y) -> bool:
-                return any(abs(oy - height) < 0.05 and (ox - 0.5) * direction > 0 for ox, oy in off_centre)
-
-            if blocked(side) and blocked(-side):  # points on both edges at this height: label above
-                ax.annotate(label, (x, y), xytext=(0, 8), textcoords="offset points", fontsize=8, ha="center")
-                continue
-            if blocked(side):
-                side = -side
-            ax.annotate(
-                label,
-                (x, y),
-                xytext=(10 * side, 0),
-                textcoords="offset points",
-                fontsize=8,
-                ha="left" if side > 0 else "right",
-                va="center",
-            )
-        elif x < 0.5:  # left of the centre line: label outward, to the left
-            ax.annotate(label, (x, y), xytext=(-7, 4), textcoords="offset points", fontsize=8, ha="right")
-        else:
-            ax.annotate(label, (x, y), xytext=(7, 4), textcoords="offset points", fontsize=8)
-
-    handles = [
-        plt.Line2D([], [], marker="o", linestyle="", color=colour, label=family)
-        for family, colour in FAMILY_COLOURS.items()
-    ]
-    ax.legend(handles=handles, loc="upper left", fontsize=9, frameon=False, title="family")
-    ax.set_title(
-        "Long-context architectures on the Efficiency-Compactness-Recall triangle\n"
-        "dashed: a hybrid family's path as its attention (recall) share goes from 0 to 1",
-        fontsize=13,
-    )
-    ax.set_xlim(-0.45, 1.55)
-    ax.set_ylim(-0.75, 1.12)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    fig.savefig(png, dpi=110, bbox_inches="tight", metadata={"Software": None})
-    fig.savefig(svg, bbox_inches="tight", metadata={"Date": None, "Creator": None})
-    plt.close(fig)
-
-
-def _draw_cluster_box(ax: Any, x: float, y: float, members: list[dict[str, Any]]) -> None:
-    """Many architectures at one point: their ids in a box placed in free space outside the triangle."""
-    columns = 1 if len(members) <= 12 else (4 if len(members) > 40 else 2)
-    rows = -(-len(members) // columns)
-    width = max(len(m["id"]) for m in members) + 2
-    lines = []
-    for row in range(rows):
-        cells = [members[row + c * rows]["id"] for c in range(columns) if row + c * rows < len(members)]
-        lines.append("".join(f"{cell:<{width}}" for cell in cells).rstrip())
-    label = f"{len(members)} at this point:\n" + "\n".join(lines)
-    if y < 0.05:  # on the bottom (E-C) edge: below the triangle
-        anchor, ha, va = (x, -0.12), "center", "top"
-    elif y > 0.8:  # the R vertex: to the upper right
-        anchor, ha, va = (0.68, 0.98), "left", "top"
-    else:
-        anchor, ha, va = (x + 0.35, y), "left", "center"
-    ax.annotate(
-        label,
-        (x, y),
-        xytext=anchor,
-        textcoords="data",
-        fontsize=7,
-        family="monospace",
-        ha=ha,
-        va=va,
-        multialignment="left",
-        bbox={"boxstyle": "round", "facecolor": "#f7f7f7", "edgecolor": "#cccccc"},
-        arrowprops={"arrowstyle": "-", "color": "#aaaaaa"},
-    )
+    png, svg = draw(data)
+    return {"triangle.png": png, "triangle.svg": svg}
 
 
 def render(registry: Registry, out_dir: Path, figure: bool = True) -> list[Path]:
+    """Write the generated files; the figure only when asked (it needs matplotlib)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    markdown = out_dir / "TAXONOMY.md"
-    data_file = out_dir / "triangle.json"
-    markdown.write_text(taxonomy_markdown(registry), encoding="utf-8")
-    data = triangle_data(registry)
-    data_file.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    written = [markdown, data_file]
+    data = triangle_points(registry)
+    written = []
+    for name, text in _text_files(registry, data).items():
+        path = out_dir / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
     if figure:
-        png, svg = out_dir / "triangle.png", out_dir / "triangle.svg"
-        draw_triangle(data, png, svg)
-        written += [png, svg]
+        for name, content in _figure_files(data).items():
+            path = out_dir / name
+            path.write_bytes(content)
+            written.append(path)
     return written
 
 
-def stale(registry: Registry, out_dir: Path) -> list[str]:
-    """Generated files that differ from what the registry gives now."""
+def stale(registry: Registry, out_dir: Path, figure: bool = True) -> list[str]:
+    """The generated files that differ from what the registry gives now, each with why if it is not plain."""
+    data = triangle_points(registry)
     problems = []
-    expected = {
-        "TAXONOMY.md": taxonomy_markdown(registry),
-        "triangle.json": json.dumps(triangle_data(registry), indent=1) + "\n",
-    }
-    for name, text in expected.items():
+    for name, text in _text_files(registry, data).items():
         path = out_dir / name
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             problems.append(name)
-    for name in ("triangle.png", "triangle.svg"):
-        if not (out_dir / name).exists():
-            problems.append(name)
+    if not figure:
+        return problems
+    expected = _figure_files(data)
+    svg = out_dir / "triangle.svg"
+    if not svg.exists() or svg.read_bytes() != expected["triangle.svg"]:
+        problems.append("triangle.svg" + _other_matplotlib(svg))
+    png = out_dir / "triangle.png"
+    if not png.exists() or not same_pixels(png.read_bytes(), expected["triangle.png"]):
+        problems.append("triangle.png")
     return problems
+
+
+def same_pixels(png: bytes, other: bytes) -> bool:
+    """Whether two PNGs show the same image, however they were compressed or stamped."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        first, second = Image.open(io.BytesIO(png)), Image.open(io.BytesIO(other))
+        return first.size == second.size and first.convert("RGBA").tobytes() == second.convert("RGBA").tobytes()
+    except (UnidentifiedImageError, OSError):
+        return False
+
+
+def _other_matplotlib(svg: Path) -> str:
+    """A note when the committed SVG was drawn by another matplotlib release than the installed one."""
+    import matplotlib
+
+    if not svg.exists():
+        return ""
+    found = re.search(rb"Matplotlib v([^,<]+)", svg.read_bytes()[:2000])
+    if found and found.group(1).decode() != matplotlib.__version__:
+        return f" (drawn with matplotlib {found.group(1).decode()}; this is {matplotlib.__version__})"
+    return ""

@@ -1,4 +1,4 @@
-"""`archclass render`: the generated taxonomy table and triangle figure under taxonomy/."""
+"""`archclass render`: the generated table, data, explorer page and triangle figure under taxonomy/."""
 
 from __future__ import annotations
 
@@ -17,29 +17,33 @@ def register(app: typer.Typer) -> None:
     def render(
         out: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: taxonomy/).")] = None,
         check: Annotated[
-            bool, typer.Option("--check", help="Write nothing; exit 1 if the committed files are stale.")
+            bool,
+            typer.Option("--check", help="Write nothing; exit 1 if a generated file (figure included) is stale."),
         ] = False,
         figure: Annotated[
-            bool, typer.Option("--figure/--no-figure", help="Also draw triangle.png and triangle.svg.")
+            bool,
+            typer.Option("--figure/--no-figure", help="Also draw (or, with --check, check) triangle.png and .svg."),
         ] = True,
         registry_file: RegistryOption = None,
     ) -> None:
-        """Write taxonomy/TAXONOMY.md, triangle.json and the triangle figure (PNG and SVG)."""
+        """Write taxonomy/TAXONOMY.md, triangle.json, index.html and the triangle figure (PNG and SVG)."""
         from archclass import render as renderer
         from archclass.paths import taxonomy_dir
 
         out_dir = out or taxonomy_dir()
         registry = load(registry_file)
-        if check:
-            stale = renderer.stale(registry, out_dir)
-            if stale:
-                fail(f"{out_dir}: {', '.join(stale)} out of date with the registry; run 'archclass render'")
-            stderr.print(f"{out_dir}: generated files are current", markup=False)
-            return
         if figure:
             try:
                 import matplotlib  # noqa: F401
             except ImportError:
-                fail("drawing the figure needs matplotlib: pip install 'archclass[probe]' (or pass --no-figure)")
+                doing = "checking" if check else "drawing"
+                fail(f"{doing} the figure needs matplotlib: pip install 'archclass[probe]' (or pass --no-figure)")
+        if check:
+            stale = renderer.stale(registry, out_dir, figure=figure)
+            if stale:
+                fail(f"{out_dir}: {', '.join(stale)} out of date with the registry; run 'archclass render'")
+            unchecked = "" if figure else " (figure not checked: --no-figure)"
+            stderr.print(f"{out_dir}: generated files are current{unchecked}", markup=False)
+            return
         for path in renderer.render(registry, out_dir, figure=figure):
             stderr.print(f"wrote {path}", markup=False)
