@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from archclass.classify import Classification, classify_entry
+from archclass.classifier import Classification, classify_entry
 from archclass.registry import Registry
 from archclass.schema import Architecture
 from archclass.vocabulary import FAMILIES, PLACEMENTS

@@ -111,7 +111,7 @@ def test_without_torch_the_registry_commands_still_work():
 
 
 def test_an_unexpected_error_is_one_line_that_asks_for_a_report():
-    result = _run_without("archclass.classify", "classify", "retnet")
+    result = _run_without("archclass.classifier", "classify", "retnet")
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("internal error: ModuleNotFoundError") and "please report it" in line
