@@ -104,5 +104,5 @@ def test_a_hostile_id_cannot_forge_or_colour_a_message():
 
 
 def test_issues_escape_whatever_reaches_them():
-    issue = Issue("r\x1b.yaml", "bad\nthing", 3, "'a\u202eb'", "f\x00")
-    assert str(issue) == "r\\x1b.yaml:3: entry 'a\\u202eb': field 'f\\x00': bad\\nthing"
+    issue = Issue("r\x1b.yaml", "bad\nthing\xa0", 3, "'a\u202eb'", "f\x00")
+    assert str(issue) == "r\\x1b.yaml:3: entry 'a\\u202eb': field 'f\\x00': bad\\nthing\\u00a0"
