@@ -41,7 +41,7 @@ def _settings(
 def load(registry_file: Path | None) -> Registry:
     from archclass.registry import load_registry
 
-    return load_registry(registry_file)
+    return load_registry(registry_file, full_check=False)
 
 
 POSITION_HEADER = "position (E, C, R)"
@@ -117,7 +117,7 @@ def register(app: typer.Typer) -> None:
         settings = _settings(d, layers, bits, vocab, accuracy, length, set_)
         registry = load(registry_file)
         if all_:
-            results = [classify_entry(entry, registry, settings) for entry in registry]
+            results = registry.classifications(settings)
             if json_:
                 emit_json([r.as_dict() for r in results])
                 return
