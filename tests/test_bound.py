@@ -36,9 +36,18 @@ def test_larger_vocabulary_allows_fewer_pairs(n, p, v1, v2, a):
 
 
 @given(st.floats(min_value=1, max_value=1e9), bits, vocabs)
-def test_perfect_accuracy_limit_is_bits_over_value_bits(n, p, v):
-    # At A = 1 each recalled value needs log2 V bits, minus the one bit Fano's inequality gives away.
-    assert recall_bound(n, p, v, 1.0).max_pairs == pytest.approx(n * p / (math.log2(v) - 1))
+def test_the_bound_never_forbids_what_plain_storage_achieves(n, p, v):
+    # Writing each value's log2 V bits into the state recalls floor(n p / log2 V) pairs perfectly,
+    # so no valid upper bound may be smaller.
+    stored = math.floor(n * p / math.ceil(math.log2(v)))
+    assert recall_bound(n, p, v, 1.0).max_pairs >= stored
+
+
+@given(st.floats(min_value=1, max_value=1e9), bits, vocabs, accuracies)
+def test_pairs_scale_with_state_bits(n, p, v, a):
+    one = recall_bound(n, p, v, a).max_pairs
+    assert recall_bound(2 * n, p, v, a).max_pairs == pytest.approx(2 * one)
+    assert recall_bound(n, 2 * p, v, a).max_pairs == pytest.approx(2 * one)
 
 
 def test_bound_diverges_as_accuracy_approaches_chance_threshold():

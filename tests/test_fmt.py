@@ -109,3 +109,17 @@ def test_a_large_file_is_refused_quickly(tmp_path):
 def test_aliases_and_repeated_keys_are_refused_like_validate():
     assert "anchors and aliases" in one_line_error(fmt.format_text, "- &a {id: x}\n- *a\n")
     assert "appears twice" in one_line_error(fmt.format_text, FIRST + "\n  id: again\n")
+
+
+def test_numbers_are_kept_exactly_as_written():
+    # Found by the fuzz test: ruamel re-rendered 2.943780850162192e-224 as ...191e-224.
+    text = FIRST.replace(
+        "  year: 2020\n", "  year: 2020\n  x: [0o17, 1_000, 0x1F, .nan, 1e3, 2.943780850162192e-224]\n"
+    )
+    formatted = fmt.format_text(text)
+    assert "x: [0o17, 1_000, 0x1F, .nan, 1e3, 2.943780850162192e-224]" in formatted
+    assert fmt.format_text(formatted) == formatted
+
+
+def test_an_id_that_is_a_number_is_refused():
+    assert "has no string 'id'" in one_line_error(fmt.format_text, FIRST.replace("id: alpha", "id: 2020"))

@@ -94,13 +94,17 @@ def test_missing_required_field(tmp_path):
 
 
 def test_duplicate_id_and_alias(tmp_path):
-    messages = problems(
-        tmp_path, GOOD + GOOD.replace("- id: beta", "- id: beta2").split("- id: beta2")[0].replace("alpha", "alpha")
+    alpha = GOOD.split("\n\n")[0]
+    [message] = problems(
+        tmp_path, alpha + "\n\n" + alpha.replace("name: Alpha", "name: Alpha again") + "\n\n" + GOOD.split("\n\n")[1]
     )
-    assert any("id 'alpha' is already used" in m for m in messages)
+    assert message.endswith(
+        "registry.yaml:13: entry 'alpha': field 'id': id 'alpha' is already used by entry 'alpha'"
+        "; names are matched ignoring case, spaces, '-', '_' and '.', so each must belong to one entry"
+    )
     text = GOOD.replace("aliases: [b-model]", "aliases: [alpha]")
-    messages = problems(tmp_path, text)
-    assert any("entry 'beta'" in m and "field 'aliases'" in m and "'alpha' is already used" in m for m in messages)
+    [message] = problems(tmp_path, text)
+    assert "registry.yaml:15: entry 'beta': field 'aliases': alias 'alpha' is already used by entry 'alpha'" in message
 
 
 @pytest.mark.parametrize(

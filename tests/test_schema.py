@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from archclass.errors import Issue, RegistryError
+from archclass.errors import RegistryError
 from archclass.registry import registry_from_text
 from archclass.schema import json_schema
 
@@ -101,8 +101,3 @@ def test_a_hostile_id_cannot_forge_or_colour_a_message():
     found = messages(forged)
     assert all("\n" not in m and "\x1b" not in m for m in found)
     assert any("\\n" in m and "\\x1b" in m for m in found)
-
-
-def test_issues_escape_whatever_reaches_them():
-    issue = Issue("r\x1b.yaml", "bad\nthing", 3, "'a\u202eb'", "f\x00")
-    assert str(issue) == "r\\x1b.yaml:3: entry 'a\\u202eb': field 'f\\x00': bad\\nthing"

@@ -14,16 +14,22 @@ def is_unsafe_character(char: str) -> bool:
     return unicodedata.category(char) in _UNSAFE_CATEGORIES
 
 
+def _escape(char: str) -> str:
+    if char.isascii():
+        return repr(char)[1:-1]
+    return f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}"
+
+
 def printable(text: str) -> str:
-    """TEXT with every control or invisible character written as an escape (\\n, \\x1b, \\u200b)."""
+    """TEXT with every control, invisible or unusual space written as an escape (\\n, \\x1b, \\u200b)."""
     if text.isprintable():
         return text
     out = []
     for char in text:
-        if char == " " or not is_unsafe_character(char):
+        if char.isprintable():
             out.append(char)
         else:
-            out.append(repr(char)[1:-1] if char.isascii() else f"\\u{ord(char):04x}")
+            out.append(_escape(char))
     return "".join(out)
 
 

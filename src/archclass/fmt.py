@@ -12,6 +12,7 @@ comment: fmt refuses rather than drop one.
 from __future__ import annotations
 
 import difflib
+import functools
 import io
 import os
 import re
@@ -28,10 +29,40 @@ from archclass.yamlio import BOM, YamlError, load_text, read_text
 MAX_BYTES = 2 * 1024 * 1024
 
 
+class _Verbatim(str):
+    """A number kept exactly as written, with its YAML tag: ruamel re-renders the numbers it loads
+    and gets some wrong (2.943780850162192e-224 comes back as ...191e-224), and fmt must change no data."""
+
+    tag: str = ""
+
+
+@functools.cache
+def _round_trip_classes() -> tuple[type, type]:
+    from ruamel.yaml.constructor import RoundTripConstructor
+    from ruamel.yaml.representer import RoundTripRepresenter
+
+    class Constructor(RoundTripConstructor):  # type: ignore[misc]
+        pass
+
+    class Representer(RoundTripRepresenter):  # type: ignore[misc]
+        pass
+
+    def construct(constructor: Any, node: Any) -> _Verbatim:
+        number = _Verbatim(node.value)
+        number.tag = node.tag
+        return number
+
+    for tag in ("tag:yaml.org,2002:float", "tag:yaml.org,2002:int"):
+        Constructor.add_constructor(tag, construct)
+    Representer.add_representer(_Verbatim, lambda representer, data: representer.represent_scalar(data.tag, data))
+    return Constructor, Representer
+
+
 def _yaml() -> Any:
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="rt")
+    yaml.Constructor, yaml.Representer = _round_trip_classes()
     yaml.preserve_quotes = True
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=2, offset=0)
@@ -132,7 +163,11 @@ def format_text(text: str, source: str = "registry") -> str:
         data = []
     if not isinstance(data, list) or not all(hasattr(item, "get") for item in data):
         raise _refuse(source, "the registry must be a list of mappings; fix it, then run fmt")
-    missing = [index + 1 for index, item in enumerate(data) if not isinstance(item.get("id"), str)]
+    missing = [
+        index + 1
+        for index, item in enumerate(data)
+        if not isinstance(item.get("id"), str) or isinstance(item.get("id"), _Verbatim)
+    ]
     if missing:
         raise _refuse(source, f"entry #{missing[0]} has no string 'id'; fmt sorts by id")
     entries = sorted((canonical_entry(item) for item in data), key=lambda item: item["id"])

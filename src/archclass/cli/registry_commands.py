@@ -42,7 +42,7 @@ SetOption = Annotated[
 def load(registry_file: Path | None) -> Registry:
     from archclass.registry import load_registry
 
-    return load_registry(registry_file)
+    return load_registry(registry_file, full_check=False)
 
 
 def classify(
@@ -64,7 +64,7 @@ def classify(
     When the architecture is efficient and compact, the recall bound is printed for the given d, layers,
     bits per scalar, vocabulary and accuracy (defaults: a 7B-class model in bf16).
     """
-    from archclass.classifier import BoundSettings, classify_entry
+    from archclass.classifier import BoundSettings
     from archclass.keyvalue import finite_number, parse_pairs
 
     name = chosen_arch(arch, arch_option)
@@ -76,7 +76,7 @@ def classify(
     )
     registry = load(registry_file)
     entries = list(registry) if all_ else [registry.get(name or "")]
-    results = [classify_entry(entry, registry, settings) for entry in entries]
+    results = registry.classifications(settings) if all_ else [registry.classify_entry(entries[0], settings)]
     if json_:
         emit_json([r.as_dict() for r in results] if all_ else results[0].as_dict())
     elif all_:
@@ -146,7 +146,6 @@ def show(
     registry_file: RegistryOption = None,
 ) -> None:
     """Show a registry entry: citation, scaling, evidence and classification."""
-    from archclass.classifier import classify_entry
     from archclass.db import latest_probe_summary
 
     name = chosen_arch(arch, arch_option)
@@ -154,7 +153,7 @@ def show(
         raise typer.BadParameter("name an architecture, e.g. show mamba", param_hint="ID")
     registry = load(registry_file)
     entry = registry.get(name)
-    result = classify_entry(entry, registry)
+    result = registry.classify_entry(entry)
     probe = latest_probe_summary(entry.id)
     if json_:
         entry_data = entry.model_dump(mode="json", exclude_none=True)
