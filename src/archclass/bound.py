@@ -23,8 +23,9 @@ Fano's inequality for the estimate of v_i from (S, K), with error probability P_
 Summing over i: K log2 V - n p <= K + (K - sum_i A_i) log2 V = K + K (1 - A) log2 V, which rearranges
 to K (A log2 V - 1) <= n p.
 
-Conditioning on the keys is what makes the bound correct: an argument that drops the key from the
-conditioning (as the withdrawn v1 of arXiv:2605.05066 reportedly did) bounds the wrong quantity. The
+Conditioning on the keys is what makes the bound correct: each answer is a function of the state and
+the key asked about, so an argument that drops the key from the conditioning bounds the wrong
+quantity. archclass proves its own bound here rather than relying on another's proof. The
 peer-reviewed anchors for the same phenomenon are Arora et al. 2024 (arXiv:2402.18668, Thm 3.1: any
 recurrent model solving multi-query associative recall needs Omega(N) bits of state) and Jelassi et
 al. 2024 (arXiv:2402.01032: fixed-state models cannot copy long strings).

@@ -93,6 +93,13 @@ class HFResult:
     cache_class: str
     notes: list[str] = field(default_factory=list)
     transformers_version: str = ""
+    device: str = "cpu"
+    dtype: str = "float32"
+    parameters: int = 0
+    state_bytes: list[int] = field(default_factory=list)
+    timing: str = "eager (wall clock)"
+    floor_seconds: list[float] = field(default_factory=list)
+    copy_bandwidth_bytes_per_s: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,9 +116,11 @@ def _transformers() -> Any:
 def causal_lm_types() -> list[str]:
     """Every model type the installed transformers registers for AutoModelForCausalLM."""
     _transformers()
-    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    _register_fla()
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING, MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
-    return sorted(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES)
+    registered = {config.model_type for config in MODEL_FOR_CAUSAL_LM_MAPPING._extra_content}
+    return sorted(set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES) | registered)
 
 
 def _period(pattern: Sequence[Any]) -> int:
@@ -332,9 +341,16 @@ def probe_hf(
     layers: int | None = None,
     lengths: Sequence[int] = DEFAULT_LENGTHS,
     device: str = "cpu",
+    dtype: str = "float32",
     check: bool = True,
+    repeats: int = 20,
 ) -> HFResult:
-    """Probe a transformers causal LM by model type (or a real config.json) through its own cache."""
+    """Probe a transformers causal LM by model type (or a real config.json) through its own cache.
+
+    On CUDA each decode step is timed the way speed-minded users run it: a static cache replayed as a
+    CUDA graph where the model supports it (else eagerly, and the result says which), beside the memory
+    floor: the bytes the step must read (state and weights) over the measured copy bandwidth.
+    """
     transformers = _transformers()
     import torch
 
@@ -350,14 +366,23 @@ def probe_hf(
         raise ArchclassError("--device cuda: no CUDA device is visible to torch")
     if config_path is None:
         _refuse_if_large(transformers, config, model_type)
+    torch_dtype = getattr(torch, dtype, None)
+    if not isinstance(torch_dtype, torch.dtype):
+        raise ArchclassError(f"--dtype {dtype!r} is not a torch dtype (float32, bfloat16, float16)")
     try:
         torch.manual_seed(0)
-        model = transformers.AutoModelForCausalLM.from_config(config).to(device).eval()
+        model = transformers.AutoModelForCausalLM.from_config(config).to(device=device, dtype=torch_dtype).eval()
     except Exception as error:
         text = _first_line(error)
         kind = "cuda" if re.search(r"cuda|triton|kernel|flash_attn|mamba_ssm|causal_conv1d", text, re.I) else "build"
         raise HFProbeError(f"{model_type}: cannot build the model small: {text}", kind) from None
+    _refuse_fla_on_cpu(model, device)
     runner = _Runner(model, getattr(config, "vocab_size", VOCAB), device)
+    parameters = sum(p.numel() for p in model.parameters())
+    weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+    bandwidth = _copy_bandwidth(device)
+    floors: list[float] = []
+    timing = "eager (wall clock)"
     counts: list[StateCount] = []
     flops: list[int] = []
     seconds: list[float] = []
@@ -373,14 +398,28 @@ def probe_hf(
             with mode:
                 output = runner.step(private, length)
             flops.append(int(mode.get_total_flops()))
-            private = copy.deepcopy(cache)
-            start = time.perf_counter()
-            runner.step(private, length)
-            seconds.append(time.perf_counter() - start)
+            if device.startswith("cuda"):
+                elapsed, timing = _time_cuda(runner, config, cache, length, repeats)
+            else:
+                private = copy.deepcopy(cache)
+                start = time.perf_counter()
+                runner.step(private, length)
+                elapsed = time.perf_counter() - start
+            seconds.append(elapsed)
+            if bandwidth:
+                floors.append((count.bytes + weight_bytes) / bandwidth)
             if check and length == min(lengths):
                 _check_decode(runner, output, length, model_type)
+            del cache, private
         except HFProbeError:
             raise
+        except torch.cuda.OutOfMemoryError:
+            per_token = counts[-1].bytes / max(sorted(lengths)[len(counts) - 1], 1) if counts else 0
+            raise HFProbeError(
+                f"{model_type}: out of GPU memory at T={length:,} (the cache alone would take about "
+                f"{per_token * length / 2**30:.1f} GiB; try fewer --layers or shorter --lengths)",
+                "memory",
+            ) from None
         except Exception as error:
             raise HFProbeError(
                 f"{model_type}: transformers failed at T={length}: {_first_line(error)}", "transformers"
@@ -424,6 +463,13 @@ def probe_hf(
         cache_class=cache_class,
         notes=notes,
         transformers_version=transformers.__version__,
+        device=device,
+        dtype=dtype,
+        parameters=parameters,
+        state_bytes=[c.bytes for c in counts],
+        timing=timing,
+        floor_seconds=floors,
+        copy_bandwidth_bytes_per_s=bandwidth,
     )
 
 
@@ -448,6 +494,101 @@ def _refuse_if_large(transformers: Any, config: Any, model_type: str) -> None:
             f"{model_type}: cannot be built small: {count / 1e6:.0f}M parameters after shrinking "
             "(a size field archclass does not know; set it with --kw)",
             "build",
+        )
+
+
+def _copy_bandwidth(device: str) -> float | None:
+    if not device.startswith("cuda"):
+        return None
+    import torch
+
+    from archclass.probe.measure import copy_bandwidth
+
+    return copy_bandwidth(torch.device(device))
+
+
+def _time_cuda(runner: _Runner, config: Any, cache: Any, length: int, repeats: int) -> tuple[float, str]:
+    """Median seconds of one decode step at LENGTH: a static cache replayed as a CUDA graph where the
+    model allows it, else the dynamic cache stepped eagerly (then Python and launches dominate)."""
+    import statistics
+
+    import torch
+
+    try:
+        static = _static_cache(runner, config, length)
+        position = torch.tensor([length], device=runner.tokens.device)
+        token = runner.tokens[:, length : length + 1].clone()
+        kwargs = {runner.argument: static, "use_cache": True, "cache_position": position}
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side), torch.no_grad():
+            for _ in range(3):
+                runner.model(input_ids=token, **kwargs)
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph), torch.no_grad():
+            runner.model(input_ids=token, **kwargs)
+        return statistics.median(_cuda_events(graph.replay, repeats)), "static cache, CUDA graph replay"
+    except torch.cuda.OutOfMemoryError:
+        raise
+    except Exception as error:  # the model has no static cache, or its step cannot be captured
+        private = copy.deepcopy(cache)
+        note = f"eager, dynamic cache (no CUDA graph: {_first_line(error)[:80]})"
+        return statistics.median(_cuda_events(lambda: runner.step(copy.deepcopy(private), length), repeats)), note
+
+
+def _static_cache(runner: _Runner, config: Any, length: int) -> Any:
+    from transformers import StaticCache
+
+    if runner.argument == "cache_params":
+        raise ValueError("this model takes cache_params, not a static cache")
+    static = StaticCache(config=config, max_cache_len=length + 8)
+    import torch
+
+    with torch.no_grad():
+        runner.model(
+            input_ids=runner.tokens[:, :length],
+            **{
+                runner.argument: static,
+                "use_cache": True,
+                "cache_position": torch.arange(length, device=runner.tokens.device),
+            },
+        )
+    return static
+
+
+def _cuda_events(run: Callable[[], Any], repeats: int) -> list[float]:
+    import torch
+
+    times = []
+    for _ in range(max(repeats, 1)):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        run()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) / 1e3)
+    return times
+
+
+def _register_fla() -> None:
+    """flash-linear-attention registers its model types with transformers' Auto classes on import."""
+    import importlib.util
+
+    if importlib.util.find_spec("fla") is None:
+        return
+    try:
+        import fla  # noqa: F401
+    except Exception:  # fla present but unusable here (e.g. no triton driver): its types stay unknown
+        return
+
+
+def _refuse_fla_on_cpu(model: Any, device: str) -> None:
+    if device == "cpu" and type(model).__module__.startswith("fla."):
+        raise HFProbeError(
+            f"{type(model).__name__} is a flash-linear-attention model: its triton kernels need a GPU; "
+            "probe it with --device cuda",
+            "cuda",
         )
 
 
