@@ -42,7 +42,7 @@ def browser():
     webdriver = pytest.importorskip(
         "selenium.webdriver", reason="the browser tests need selenium: pip install 'archclass[browser]'"
     )
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     chromedriver = shutil.which("chromedriver")
     if not chromium or not chromedriver:
         pytest.skip("the browser tests need Chromium and its driver: apt-get install chromium chromium-driver")
