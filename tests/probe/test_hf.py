@@ -91,3 +91,13 @@ def test_a_real_config_json_keeps_its_sizes(tmp_path):
     )
     config = small_config("", config_path=path, layers=1)
     assert (config.hidden_size, config.num_hidden_layers, config.num_key_value_heads) == (128, 1, 1)
+
+
+def test_an_fla_model_type_on_a_machine_without_fla_says_it_needs_a_gpu():
+    pytest.importorskip("transformers")
+    import importlib.util
+
+    if importlib.util.find_spec("triton") is not None:
+        pytest.skip("triton is installed here, so fla may register its types")
+    with pytest.raises(HFProbeError, match="need a GPU"):
+        small_config("gated_deltanet")

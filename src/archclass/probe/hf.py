@@ -131,27 +131,41 @@ def _period(pattern: Sequence[Any]) -> int:
     return max(firsts.values()) + 1 if firsts else 1
 
 
-def _layer_count(values: Mapping[str, Any], requested: int | None) -> tuple[int, dict[str, Any]]:
-    """How many layers to keep, and the pattern fields cut to that many."""
+def _layer_count(values: Mapping[str, Any], per_kind: int | None) -> tuple[int, dict[str, Any]]:
+    """Which layers to keep, and the pattern fields cut to them.
+
+    Where the config lists each layer's kind, keep the first PER_KIND layers of every kind (default: the
+    layers up to the first of each kind, which keeps the leading ratio); where it derives kinds from a
+    period (Jamba's attn_layer_period), keep PER_KIND periods (default one); otherwise PER_KIND layers.
+    """
     changes: dict[str, Any] = {}
     periods = [int(values[k]) for k in values if k.endswith("_layer_period") and isinstance(values[k], int)]
-    keep = math.lcm(*periods) if periods else 2
-    for key in _PATTERN_KEYS:
-        pattern = values.get(key)
-        if isinstance(pattern, (list, str)) and len(pattern) > 1:
-            keep = max(keep, _period(list(pattern)))
-    if requested is not None:
-        keep = requested
-    for key in _PATTERN_KEYS:
-        pattern = values.get(key)
-        if isinstance(pattern, (list, str)) and len(pattern) > 1:
-            repeated = (pattern * (keep // len(pattern) + 1))[:keep]
-            changes[key] = repeated
-    for key in _INDEX_LIST_KEYS:
-        indices = values.get(key)
+    key = next((k for k in _PATTERN_KEYS if isinstance(values.get(k), (list, str)) and len(values[k]) > 1), None)
+    if key is not None:
+        pattern = list(values[key])
+        if per_kind is None:
+            selected = list(range(_period(pattern)))
+        else:
+            taken: dict[str, int] = {}
+            selected = []
+            for index, kind in enumerate(pattern):
+                name = json.dumps(kind, sort_keys=True, default=str)
+                if taken.get(name, 0) < per_kind:
+                    taken[name] = taken.get(name, 0) + 1
+                    selected.append(index)
+        kept = [pattern[i] for i in selected]
+        changes[key] = "".join(kept) if isinstance(values[key], str) else kept
+        for other in _PATTERN_KEYS:
+            if other != key and isinstance(values.get(other), list) and len(values[other]) == len(pattern):
+                changes[other] = [values[other][i] for i in selected]
+    else:
+        count = (math.lcm(*periods) if periods else 1) * (per_kind or (1 if periods else 2))
+        selected = list(range(count))
+    for name in _INDEX_LIST_KEYS:
+        indices = values.get(name)
         if isinstance(indices, list):
-            changes[key] = [i for i in indices if isinstance(i, int) and i < keep]
-    return keep, changes
+            changes[name] = [selected.index(i) for i in indices if i in selected]
+    return len(selected), changes
 
 
 def _set(values: dict[str, Any], keys: Sequence[str], new: Any, *, only_int: bool = True) -> None:
@@ -233,6 +247,12 @@ def small_config(
         if not isinstance(values, dict) or "model_type" not in values:
             raise HFProbeError(f"{config_path}: a config.json needs a 'model_type' field", "config")
         model_type = values["model_type"]
+    if model_type not in types and model_type in _fla_types():
+        raise HFProbeError(
+            f"{model_type!r} is a flash-linear-attention model type: fla's triton kernels need a GPU; install "
+            "flash-linear-attention there and probe with --device cuda",
+            "cuda",
+        )
     if model_type not in types:
         import difflib
 
@@ -571,6 +591,22 @@ def _cuda_events(run: Callable[[], Any], repeats: int) -> list[float]:
     return times
 
 
+def _is_fla_type(model_type: str) -> bool:
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING
+
+    return any(
+        config.model_type == model_type and model.__module__.startswith("fla.")
+        for config, model in MODEL_FOR_CAUSAL_LM_MAPPING._extra_content.items()
+    )
+
+
+def _fla_types() -> set[str]:
+    """fla model types the registry maps, known without importing fla (which needs triton and a GPU)."""
+    from archclass.registry import load_registry
+
+    return {t for e in load_registry(full_check=False) for t in (e.implementations or {}).get("fla", [])}
+
+
 def _register_fla() -> None:
     """flash-linear-attention registers its model types with transformers' Auto classes on import."""
     import importlib.util
@@ -578,7 +614,7 @@ def _register_fla() -> None:
     if importlib.util.find_spec("fla") is None:
         return
     try:
-        import fla  # noqa: F401
+        import fla.models  # noqa: F401
     except Exception:  # fla present but unusable here (e.g. no triton driver): its types stay unknown
         return
 
@@ -638,12 +674,14 @@ Progress = Callable[[str], None]
 CENSUS_TIMEOUT = 60.0
 
 
-def _probe_in_child(model_type: str, lengths: Sequence[int], sender: Any) -> None:
+def _probe_in_child(model_type: str, lengths: Sequence[int], sender: Any, device: str) -> None:
     import torch
 
     torch.set_num_threads(1)
+    if device == "auto":  # fla's kernels need the GPU; everything else is measured on the CPU
+        device = "cuda" if torch.cuda.is_available() and _is_fla_type(model_type) else "cpu"
     try:
-        result = probe_hf(model_type, lengths=lengths)
+        result = probe_hf(model_type, lengths=lengths, device=device)
         sender.send(("ok", result.as_dict()))
     except HFProbeError as error:
         sender.send(("error", (str(error), error.kind)))
@@ -655,13 +693,13 @@ class _Child:
     """One model type probed in a forked process, so that a model that hangs or exhausts memory cannot
     stop the census; the parent has imported torch and transformers, so a fork starts at once."""
 
-    def __init__(self, model_type: str, lengths: Sequence[int]) -> None:
+    def __init__(self, model_type: str, lengths: Sequence[int], device: str) -> None:
         import multiprocessing
 
         context = multiprocessing.get_context("fork")
         self.model_type = model_type
         self.receiver, sender = context.Pipe(duplex=False)
-        self.process = context.Process(target=_probe_in_child, args=(model_type, lengths, sender), daemon=True)
+        self.process = context.Process(target=_probe_in_child, args=(model_type, lengths, sender, device), daemon=True)
         self.process.start()
         sender.close()
         self.started = time.monotonic()
@@ -697,6 +735,7 @@ def census(
     lengths: Sequence[int] = DEFAULT_LENGTHS,
     timeout: float = CENSUS_TIMEOUT,
     workers: int | None = None,
+    device: str = "cpu",
 ) -> list[dict[str, Any]]:
     """Every causal-LM model type classified, or given a one-line reason; compared with the registry.
 
@@ -718,7 +757,7 @@ def census(
     limit = max(1, workers or os.cpu_count() or 1)
     while pending or running:
         while pending and len(running) < limit:
-            running.append(_Child(pending.pop(0), lengths))
+            running.append(_Child(pending.pop(0), lengths, device))
         ready = wait([child.receiver for child in running], timeout=1.0)
         for child in list(running):
             late = time.monotonic() - child.started > timeout

@@ -1,0 +1,45 @@
+"""The transformers census: every causal-LM model type probed small, compared with the registry.
+
+Usage: python benchmarks/hf/census.py --out results/hf/census.json [--workers N] [--device auto]
+(`archclass probe --hf-all` runs the same census.) Prints the wall time at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from archclass.probe.hf import census
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--device", default="cpu", help="cpu, or auto: fla's types on the GPU")
+    parser.add_argument("--only", default="", help="comma-separated model types (default: all)")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    start = time.time()
+    types = args.only.split(",") if args.only else None
+    rows = census(
+        types=types,
+        workers=args.workers,
+        device=args.device,
+        progress=lambda t: print(f"{time.time() - start:6.0f}s {t}", file=sys.stderr, flush=True),
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+    classified = sum(1 for r in rows if r["placement"])
+    print(f"{classified}/{len(rows)} classified in {time.time() - start:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
