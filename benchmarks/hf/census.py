@@ -22,6 +22,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--device", default="cpu", help="cpu, or auto: fla's types on the GPU")
     parser.add_argument("--only", default="", help="comma-separated model types (default: all)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per model type")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     from transformers.utils import logging

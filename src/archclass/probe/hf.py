@@ -329,13 +329,16 @@ class _Runner:
         self.torch = torch
         self.model = model
         self.argument = _cache_argument(model)
-        self.takes_position = "cache_position" in inspect.signature(model.forward).parameters
+        parameters = inspect.signature(model.forward).parameters
+        self.takes_position = "cache_position" in parameters
+        # Only the last position's logits are needed: at T = 65,536 a full vocabulary of logits is gigabytes.
+        self.last_logits = {"logits_to_keep": 1} if "logits_to_keep" in parameters else {}
         generator = torch.Generator().manual_seed(0)
         self.tokens = torch.randint(0, vocab, (1, max(DEFAULT_LENGTHS) * 64), generator=generator).to(device)
 
     def prefill(self, length: int) -> Any:
         with self.torch.no_grad():
-            output = self.model(input_ids=self.tokens[:, :length], use_cache=True)
+            output = self.model(input_ids=self.tokens[:, :length], use_cache=True, **self.last_logits)
         cache = _cache_of(output)
         if cache is None:
             raise HFProbeError(
@@ -696,7 +699,10 @@ class _Child:
     def __init__(self, model_type: str, lengths: Sequence[int], device: str) -> None:
         import multiprocessing
 
-        context = multiprocessing.get_context("fork")
+        # A forked child cannot use CUDA once the parent has touched it (fla's import may have), so a
+        # model type bound for the GPU gets a fresh interpreter.
+        gpu = device == "auto" and _is_fla_type(model_type)
+        context = multiprocessing.get_context("spawn" if gpu else "fork")
         self.model_type = model_type
         self.receiver, sender = context.Pipe(duplex=False)
         self.process = context.Process(target=_probe_in_child, args=(model_type, lengths, sender, device), daemon=True)
