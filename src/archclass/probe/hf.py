@@ -702,10 +702,11 @@ class _Child:
         # A forked child cannot use CUDA once the parent has touched it (fla's import may have), so a
         # model type bound for the GPU gets a fresh interpreter.
         gpu = device == "auto" and _is_fla_type(model_type)
-        context = multiprocessing.get_context("spawn" if gpu else "fork")
+        context: Any = multiprocessing.get_context("spawn" if gpu else "fork")
         self.model_type = model_type
         self.receiver, sender = context.Pipe(duplex=False)
-        self.process = context.Process(target=_probe_in_child, args=(model_type, lengths, sender, device), daemon=True)
+        arguments = (model_type, lengths, sender, device)
+        self.process = context.Process(target=_probe_in_child, args=arguments, daemon=True)
         self.process.start()
         sender.close()
         self.started = time.monotonic()
