@@ -21,6 +21,7 @@ from archclass.cli import (
     cost_commands,
     db_commands,
     probe_commands,
+    readme_commands,
     recall_commands,
     registry_commands,
     render_commands,
@@ -56,7 +57,8 @@ def _options(
 
 
 for _module in (
-    registry_commands, contrib_commands, cost_commands, db_commands, probe_commands, recall_commands, render_commands
+    registry_commands, contrib_commands, cost_commands, db_commands, probe_commands, recall_commands, render_commands,
+    readme_commands,
 ):
     _module.register(app)
 
