@@ -53,7 +53,7 @@ def test_a_hybrid_is_inside_the_triangle_not_on_a_vertex():
 def test_show_prints_shares_and_typical_values_exactly():
     out = run_cli("show", "jamba").stdout
     assert "component gqa: 12.5% of layers" in out and "component mamba: 87.5% of layers" in out
-    assert "h: number of retention heads (typically 8)\n" in run_cli("show", "retnet").stdout
+    assert "retention heads; keys are d/h wide per head (typically 8)\n" in run_cli("show", "retnet").stdout
 
 
 def test_list_cites_a_paper_without_arxiv_by_its_address():

@@ -12,7 +12,6 @@ import typer
 from archclass.cli.options import RegistryOption
 from archclass.cli.output import emit_json, fail, parse_key_values, stderr, stdout
 from archclass.errors import ArchclassError
-from archclass.registry import load_registry as load
 
 DTYPES = ("float32", "float64", "bfloat16", "float16")
 
@@ -152,7 +151,9 @@ def register(app: typer.Typer) -> None:
         torch_dtype = getattr(torch, dtype)
         chosen_lengths = _lengths(lengths, "cuda" if device.startswith("cuda") else "cpu")
         targets: list[tuple[str, Any, int, dict[str, Any], Any]] = []
-        registry = load(registry_file)
+        from archclass.registry import load_registry
+
+        registry = load_registry(registry_file)
         if module:
             kwargs = _kw(kw)
             width = int(kwargs.get("d_model", d_model))

@@ -9,7 +9,6 @@ import typer
 
 from archclass.cli.options import RegistryOption
 from archclass.cli.output import fail, stderr
-from archclass.registry import load_registry as load
 
 
 def register(app: typer.Typer) -> None:
@@ -31,7 +30,9 @@ def register(app: typer.Typer) -> None:
         from archclass.paths import taxonomy_dir
 
         out_dir = out or taxonomy_dir()
-        registry = load(registry_file)
+        from archclass.registry import load_registry
+
+        registry = load_registry(registry_file)
         if figure:
             try:
                 import matplotlib  # noqa: F401
