@@ -11,13 +11,44 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from archclass.probe.hf import HFProbeError, probe_hf
 
 CONFIGS = Path(__file__).parent / "configs"
+
+
+def _probe(path: Path, layers: int, lengths: list[int], sender: Any) -> None:
+    try:
+        result = probe_hf(
+            config_path=path, layers=layers, lengths=lengths, device="cuda", dtype="bfloat16", check=False, repeats=20
+        )
+        sender.send({"config": path.stem, **result.as_dict()})
+    except HFProbeError as error:
+        sender.send({"config": path.stem, "error": str(error), "error_kind": error.kind})
+
+
+def _isolated(path: Path, layers: int, lengths: list[int]) -> dict[str, Any]:
+    """One model per process: a device-side assert poisons a CUDA context for good."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_probe, args=(path, layers, lengths, sender))
+    child.start()
+    sender.close()
+    try:
+        return receiver.recv()
+    except EOFError:
+        return {
+            "config": path.stem,
+            "error": f"the probe process died (exit code {child.exitcode})",
+            "error_kind": "crash",
+        }
+    finally:
+        child.join()
 
 
 def main() -> None:

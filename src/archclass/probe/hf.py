@@ -205,6 +205,15 @@ def shrink(values: Mapping[str, Any], layers: int | None = None) -> dict[str, An
     for key, value in _MLA.items():
         _set(small, (key,), value)
     expand = small.get("mamba_expand", small.get("expand"))
+    width_before = next((values[k] for k in _WIDTH_KEYS if isinstance(values.get(k), int)), None)
+    if (  # Mamba-2's heads tile the inner width exactly: keep num_heads * head_dim == expand * width
+        isinstance(expand, (int, float))
+        and isinstance(values.get("num_heads"), int)
+        and isinstance(values.get("head_dim"), int)
+        and width_before is not None
+        and values["num_heads"] * values["head_dim"] == expand * width_before
+    ):
+        small["head_dim"] = int(expand * WIDTH) // small["num_heads"]
     for key in ("mamba_d_head", "mamba_head_dim"):
         if isinstance(small.get(key), int) and isinstance(expand, (int, float)):
             small[key] = int(expand * WIDTH) // HEADS
@@ -331,6 +340,7 @@ class _Runner:
         self.argument = _cache_argument(model)
         parameters = inspect.signature(model.forward).parameters
         self.takes_position = "cache_position" in parameters
+        self.generic_cache = False
         # Only the last position's logits are needed: at T = 65,536 a full vocabulary of logits is gigabytes.
         self.last_logits = {"logits_to_keep": 1} if "logits_to_keep" in parameters else {}
         generator = torch.Generator().manual_seed(0)
@@ -340,6 +350,7 @@ class _Runner:
         with self.torch.no_grad():
             output = self.model(input_ids=self.tokens[:, :length], use_cache=True, **self.last_logits)
         cache = _cache_of(output)
+        self.generic_cache = type(cache).__name__ == "DynamicCache"
         if cache is None:
             raise HFProbeError(
                 f"{type(self.model).__name__} returned no cache object (it may keep its state inside its "
@@ -367,6 +378,7 @@ def probe_hf(
     dtype: str = "float32",
     check: bool = True,
     repeats: int = 20,
+    time_steps: bool = True,
 ) -> HFResult:
     """Probe a transformers causal LM by model type (or a real config.json) through its own cache.
 
@@ -403,7 +415,7 @@ def probe_hf(
     runner = _Runner(model, getattr(config, "vocab_size", VOCAB), device)
     parameters = sum(p.numel() for p in model.parameters())
     weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
-    bandwidth = _copy_bandwidth(device)
+    bandwidth = _copy_bandwidth(device) if time_steps else None
     floors: list[float] = []
     timing = "eager (wall clock)"
     counts: list[StateCount] = []
@@ -421,7 +433,9 @@ def probe_hf(
             with mode:
                 output = runner.step(private, length)
             flops.append(int(mode.get_total_flops()))
-            if device.startswith("cuda"):
+            if not time_steps:
+                elapsed, timing = float("nan"), "not timed"
+            elif device.startswith("cuda"):
                 elapsed, timing = _time_cuda(runner, config, cache, length, repeats)
             else:
                 private = copy.deepcopy(cache)
@@ -429,7 +443,7 @@ def probe_hf(
                 runner.step(private, length)
                 elapsed = time.perf_counter() - start
             seconds.append(elapsed)
-            if bandwidth:
+            if bandwidth and time_steps:
                 floors.append((count.bytes + weight_bytes) / bandwidth)
             if check and length == min(lengths):
                 _check_decode(runner, output, length, model_type)
@@ -563,8 +577,10 @@ def _time_cuda(runner: _Runner, config: Any, cache: Any, length: int, repeats: i
 def _static_cache(runner: _Runner, config: Any, length: int) -> Any:
     from transformers import StaticCache
 
-    if runner.argument == "cache_params":
-        raise ValueError("this model takes cache_params, not a static cache")
+    if runner.argument == "cache_params" or not runner.generic_cache:
+        # A model with a cache class of its own (Jamba's hybrid cache, say) may index a static cache out
+        # of bounds on the device, which poisons the CUDA context; only the generic cache is swapped.
+        raise ValueError("the model keeps a cache class of its own, not the generic DynamicCache")
     static = StaticCache(config=config, max_cache_len=length + 8)
     import torch
 
@@ -592,6 +608,13 @@ def _cuda_events(run: Callable[[], Any], repeats: int) -> list[float]:
         end.synchronize()
         times.append(start.elapsed_time(end) / 1e3)
     return times
+
+
+def _cuda_present() -> bool:
+    """Whether a GPU is there, asked without initialising CUDA in this (forking) process."""
+    import torch
+
+    return bool(torch.cuda.device_count()) if hasattr(torch.cuda, "device_count") else False
 
 
 def _is_fla_type(model_type: str) -> bool:
@@ -681,10 +704,10 @@ def _probe_in_child(model_type: str, lengths: Sequence[int], sender: Any, device
     import torch
 
     torch.set_num_threads(1)
-    if device == "auto":  # fla's kernels need the GPU; everything else is measured on the CPU
-        device = "cuda" if torch.cuda.is_available() and _is_fla_type(model_type) else "cpu"
+    if device == "auto":  # on a GPU machine fla's kernels (which transformers also calls) need the GPU
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        result = probe_hf(model_type, lengths=lengths, device=device)
+        result = probe_hf(model_type, lengths=lengths, device=device, time_steps=False)
         sender.send(("ok", result.as_dict()))
     except HFProbeError as error:
         sender.send(("error", (str(error), error.kind)))
@@ -701,7 +724,7 @@ class _Child:
 
         # A forked child cannot use CUDA once the parent has touched it (fla's import may have), so a
         # model type bound for the GPU gets a fresh interpreter.
-        gpu = device == "auto" and _is_fla_type(model_type)
+        gpu = device == "auto" and _cuda_present()
         context: Any = multiprocessing.get_context("spawn" if gpu else "fork")
         self.model_type = model_type
         self.receiver, sender = context.Pipe(duplex=False)
