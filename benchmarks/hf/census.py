@@ -23,6 +23,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu, or auto: fla's types on the GPU")
     parser.add_argument("--only", default="", help="comma-separated model types (default: all)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per model type")
+    parser.add_argument("--fla-only", action="store_true", help="only the types flash-linear-attention registers")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     from transformers.utils import logging
@@ -30,6 +31,10 @@ def main() -> None:
     logging.set_verbosity_error()
     start = time.time()
     types = args.only.split(",") if args.only else None
+    if args.fla_only:
+        from archclass.probe.hf import _is_fla_type, causal_lm_types
+
+        types = [t for t in causal_lm_types() if _is_fla_type(t)]
     rows = census(
         types=types,
         workers=args.workers,

@@ -64,19 +64,7 @@ def main() -> None:
         if args.only and path.stem not in args.only.split(","):
             continue
         start = time.time()
-        try:
-            result = probe_hf(
-                config_path=path,
-                layers=args.layers,
-                lengths=lengths,
-                device="cuda",
-                dtype="bfloat16",
-                check=False,
-                repeats=20,
-            )
-            row = {"config": path.stem, **result.as_dict()}
-        except HFProbeError as error:
-            row = {"config": path.stem, "error": str(error), "error_kind": error.kind}
+        row = _isolated(path, args.layers, lengths)
         row["wall_seconds"] = round(time.time() - start, 1)
         rows.append(row)
         print(
