@@ -60,9 +60,8 @@ def main() -> None:
     args = parser.parse_args()
     lengths = [int(x) for x in args.lengths.split(",")]
     rows = []
-    for path in sorted(CONFIGS.glob("*.json")):
-        if args.only and path.stem not in args.only.split(","):
-            continue
+    names = args.only.split(",") if args.only else sorted(p.stem for p in CONFIGS.glob("*.json"))
+    for path in (CONFIGS / f"{name}.json" for name in names):
         start = time.time()
         row = _isolated(path, args.layers, lengths)
         row["wall_seconds"] = round(time.time() - start, 1)
