@@ -44,7 +44,14 @@ def test_names_from_the_issue_find_their_entry(real, typed, entry):
     assert typed in real
 
 
-@pytest.mark.parametrize("typed", ["llama-3", "gpt-4"])
+def test_a_model_named_by_its_transformers_type_and_a_version_is_pointed_at_that_type(real):
+    # 'llama' is a transformers model type the registry maps to grouped-query attention.
+    with pytest.raises(UnknownArchitectureError) as error:
+        real.get("llama-3")
+    assert error.value.suggestions == ["gqa"]
+
+
+@pytest.mark.parametrize("typed", ["gpt-4", "claude-3"])
 def test_models_outside_the_registry_get_no_misleading_hint(real, typed):
     with pytest.raises(UnknownArchitectureError) as error:
         real.get(typed)

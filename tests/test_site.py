@@ -15,7 +15,7 @@ from archclass.triangle import triangle_points
 from .test_registry import GOOD, HYBRID
 
 HOSTILE_NAME = '</script><script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
-HOSTILE_EVIDENCE = "Sec. 1 <b onmouseover=alert(1)>bold</b> & \"quotes\" 'single' \u2028 </SCRIPT >"
+HOSTILE_EVIDENCE = "Sec. 1 <b onmouseover=alert(1)>bold</b> & \"quotes\" 'single' </SCRIPT >"
 HOSTILE_URL = "javascript:window.pwned=3"
 HOSTILE_ALIAS = '"><svg onload="window.pwned=4">'
 

@@ -34,6 +34,10 @@ def _letters(key: str) -> str:
     return "".join(char for char in key if char.isalpha())
 
 
+def _digits(key: str) -> str:
+    return "".join(char for char in key if char.isdigit())
+
+
 @dataclass(frozen=True)
 class NameClaim:
     """One name an entry answers to, and the field it comes from (for locating a clash)."""
@@ -110,7 +114,7 @@ class NameIndex:
         'mamba'), or else nearly match, as a typo does ('retnett'). Digits never make a name close.
         """
         key = normalise(name)
-        letters = _letters(key)
+        letters, digits = _letters(key), _digits(key)
         if not letters:
             return []
         same: dict[str, float] = {}
@@ -119,8 +123,12 @@ class NameIndex:
             known_letters = _letters(known)
             if not known_letters:
                 continue
+            if digits and _digits(known) and _digits(known) != digits:
+                continue  # gpt-4 is not gpt2, nor mamba-3 llama-3: a different number is another model
             if known_letters == letters:
                 group = same
+            elif digits:
+                continue  # a name with a version number is not a typo of a near-spelt one
             elif difflib.SequenceMatcher(None, letters, known_letters).ratio() >= STEM_SIMILARITY:
                 group = near
             else:
