@@ -7,7 +7,8 @@ same lock as a sync and a failed migration is rolled back (SQLite and PostgreSQL
 transactional DDL).
 
 A database stamped with a revision this code does not know was written by a newer archclass: it is
-refused with :class:`SchemaTooNew` and never touched.
+refused with :class:`SchemaTooNew` and never touched; a database that is not archclass's at all is
+refused with :class:`archclass.db.identity.NotArchclassDatabase`.
 """
 
 from __future__ import annotations
@@ -156,12 +157,15 @@ def _known(script: ScriptDirectory, revision: str) -> bool:
 
 
 def upgrade(engine: Engine, target: str = "head", script_location: Path | str | None = None) -> RevisionState:
-    """Upgrade to TARGET under the write lock; a database newer than the code is refused untouched."""
+    """Upgrade to TARGET under the write lock; a database newer than the code, or not archclass's, is
+    refused untouched."""
     from alembic import command
 
     from archclass.db.engine import write_transaction
+    from archclass.db.identity import identify
 
     with write_transaction(engine, foreign_keys=False) as connection:
+        identify(connection)
         state = revision_state(connection, script_location)
         if target == "head" and state.at_head:
             return state
@@ -174,8 +178,50 @@ def downgrade(engine: Engine, target: str, script_location: Path | str | None = 
     from alembic import command
 
     from archclass.db.engine import write_transaction
+    from archclass.db.identity import identify
 
     with write_transaction(engine, foreign_keys=False) as connection:
+        identify(connection)
         state = revision_state(connection, script_location)
         command.downgrade(alembic_config(connection, script_location), target)
         return RevisionState(current_revisions(connection), state.head)
+
+
+@dataclass(frozen=True)
+class UpgradeReport:
+    """What ``archclass db upgrade`` did."""
+
+    database: str
+    previous_revision: str | None
+    current_revision: str | None
+    head_revision: str
+
+    @property
+    def upgraded(self) -> bool:
+        return self.previous_revision != self.current_revision
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "database": self.database,
+            "previous_revision": self.previous_revision,
+            "current_revision": self.current_revision,
+            "head_revision": self.head_revision,
+            "upgraded": self.upgraded,
+        }
+
+
+def upgrade_database(db: str | None = None) -> UpgradeReport:
+    """Create the database ``db`` (URL or path) if needed and upgrade it to head; never downgrades."""
+    from archclass.db.engine import database_errors, display_url, make_engine, read_transaction
+    from archclass.db.location import resolve_url
+
+    url = resolve_url(db)
+    engine = make_engine(url)
+    try:
+        with database_errors(url):
+            with read_transaction(engine) as connection:
+                before = stamped_revisions(connection)
+            after = upgrade(engine)
+    finally:
+        engine.dispose()
+    return UpgradeReport(display_url(url), ", ".join(before) or None, ", ".join(after.current) or None, after.head)
