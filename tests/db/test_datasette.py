@@ -46,9 +46,13 @@ def test_every_table_view_and_column_is_described(database):
     assert {name for name, table in described.items() if table.get("hidden")} == {"meta", "alembic_version"}
 
 
-def test_the_committed_metadata_is_up_to_date():
+def test_the_committed_metadata_is_up_to_date(tmp_path):
     result = run_cli("datasette-metadata", "--output", str(METADATA_FILE), "--check")
     assert result.returncode == 0, result.stderr
+    stale = tmp_path / "metadata.yml"
+    stale.write_text(METADATA_FILE.read_text().replace("Compact and efficient", "Fast"))
+    result = run_cli("datasette-metadata", "--output", str(stale), "--check")
+    assert result.returncode == 1 and "out of date" in result.stderr
 
 
 def _free_port() -> int:

@@ -38,6 +38,7 @@ class NotArchclassDatabase(ArchclassError):
 class Identity:
     empty: bool  # nothing there yet: archclass may create its schema
     marked: bool  # carries archclass's marker (schema 0003 or later)
+    stamped: tuple[str, ...] = ()  # the Alembic revisions in the database
 
 
 def identify(connection: Connection) -> Identity:
@@ -59,16 +60,16 @@ def identify(connection: Connection) -> Identity:
     names = set(inspector.get_table_names()) | set(inspector.get_view_names())
     stamped = stamped_revisions(connection) if VERSION_TABLE in names else ()
     if not names or (names == {VERSION_TABLE} and not stamped):
-        return Identity(empty=True, marked=False)
+        return Identity(empty=True, marked=False, stamped=stamped)
     if "meta" in names:
         from archclass.db.models import MetaRow, table
 
         meta = table(MetaRow)
         marker = connection.execute(select(meta.c.value).where(meta.c.key == APPLICATION_KEY)).scalar()
         if marker == APPLICATION:
-            return Identity(empty=False, marked=True)
+            return Identity(empty=False, marked=True, stamped=stamped)
     if len(stamped) == 1 and UNMARKED_TABLES.get(stamped[0]) == names - {VERSION_TABLE}:
-        return Identity(empty=False, marked=False)
+        return Identity(empty=False, marked=False, stamped=stamped)
     raise NotArchclassDatabase(
         f"{where} is not an archclass database ({_contents(names, stamped)}); archclass changed nothing in it: "
         "choose another database with --db"

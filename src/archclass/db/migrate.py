@@ -13,6 +13,7 @@ refused with :class:`archclass.db.identity.NotArchclassDatabase`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,10 +71,15 @@ def head_revision(script_location: Path | str | None = None) -> str:
     return heads[0]
 
 
+#: A module-level ``revision = '0003'`` or ``down_revision: str | None = '0002'`` line of a version file.
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.MULTILINE)
+
+
 def static_head(script_location: Path | str | None = None) -> str | None:
-    """The head revision read from the version files with ``ast`` (no Alembic import: the fast path of
-    every query). None when a file does not declare its revisions as plain literals; callers then ask
-    Alembic. A test checks that this agrees with Alembic's own answer."""
+    """The head revision read from the version files' ``revision`` and ``down_revision`` lines (no Alembic
+    import, and no parsing of whole files: this is the fast path of every query). None when a file does
+    not declare them as one-line literals; callers then ask Alembic. A test checks that this agrees with
+    Alembic's own answer."""
     import ast
 
     from archclass.paths import migrations_dir
@@ -82,19 +88,8 @@ def static_head(script_location: Path | str | None = None) -> str | None:
     revisions: set[str] = set()
     parents: set[str] = set()
     try:
-        files = sorted(versions.glob("*.py"))
-        for file in files:
-            found: dict[str, object] = {}
-            target: ast.expr
-            for node in ast.parse(file.read_text(encoding="utf-8")).body:
-                if isinstance(node, ast.AnnAssign) and node.value is not None:
-                    target, value = node.target, node.value
-                elif isinstance(node, ast.Assign) and len(node.targets) == 1:
-                    target, value = node.targets[0], node.value
-                else:
-                    continue
-                if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
-                    found[target.id] = ast.literal_eval(value)
+        for file in sorted(versions.glob("*.py")):
+            found = {name: ast.literal_eval(value) for name, value in _REVISION_LINE.findall(file.read_text("utf-8"))}
             revision, down = found.get("revision"), found.get("down_revision")
             if not isinstance(revision, str):
                 return None

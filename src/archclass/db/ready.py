@@ -60,9 +60,8 @@ def ensure_database(
     with read_transaction(engine) as connection:
         identity = identify(connection)  # raises NotArchclassDatabase before anything is written
         head = migrate.static_head()
-        stamped = migrate.stamped_revisions(connection)
-        if identity.marked and head is not None and stamped == (head,):
-            state = migrate.RevisionState(stamped, head)  # the fast path: no Alembic import
+        if identity.marked and head is not None and identity.stamped == (head,):
+            state = migrate.RevisionState(identity.stamped, head)  # the fast path: no Alembic import
         else:
             state = migrate.revision_state(connection)  # raises SchemaTooNew before anything is written
         meta = read_meta(connection) if state.at_head and (sync or first_sync) else {}
