@@ -194,7 +194,8 @@ def relink_runs(connection: Connection, *, present: set[str], removed: set[str])
             for run_id, arch_id, details in connection.execute(linked).all():
                 unlinked = {**_as_details(details), UNLINKED: arch_id}
                 connection.execute(runs.update().where(runs.c.id == run_id).values(arch_id=None, details=unlinked))
-        orphans = select(runs.c.id, runs.c.details).where(runs.c.arch_id.is_(None))
+        waiting = runs.c.details[UNLINKED].as_string().is_not(None)
+        orphans = select(runs.c.id, runs.c.details).where(runs.c.arch_id.is_(None), waiting)
         for run_id, details in connection.execute(orphans).all():
             if isinstance(details, dict) and details.get(UNLINKED) in present:
                 kept = {key: value for key, value in details.items() if key != UNLINKED}
