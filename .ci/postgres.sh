@@ -10,6 +10,11 @@
 # tests, never for data you care about. Stop it with:
 #   pg_ctl -D /tmp/archclass-pg/data stop      (as the user that owns the directory)
 #
+# The directory's name is predictable and /tmp is shared, so the script trusts it only if it made it:
+# it creates it with mkdir (which follows no symlink and fails if anything is there), and reuses an
+# existing one only if it is a real directory (not a symlink), owned by the server's user, with mode
+# 700, holding a real data directory. Anything else is refused, and nothing is chowned or chmodded.
+#
 # Everything but the final export line goes to stderr, so eval sees only that line.
 set -euo pipefail
 
@@ -39,15 +44,6 @@ find_bindir() {
   return 1
 }
 
-BINDIR="$(find_bindir || true)"
-if [ -z "$BINDIR" ]; then
-  log "installing PostgreSQL (apt-get)"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
-  BINDIR="$(find_bindir)"
-fi
-log "using server binaries in $BINDIR"
-
 # initdb and the server refuse to run as root: use the 'postgres' system user then.
 if [ "$(id -u)" -eq 0 ]; then
   RUNAS=postgres
@@ -59,9 +55,34 @@ else
 fi
 
 DATA="$PGDIR/data"
-mkdir -p "$PGDIR"
-if [ "$(id -u)" -eq 0 ]; then chown "$RUNAS" "$PGDIR"; fi
-chmod 700 "$PGDIR"
+
+refuse() { log "refusing $PGDIR: $*; remove it or set ARCHCLASS_PG_DIR to another path"; exit 1; }
+
+if [ -e "$PGDIR" ] || [ -L "$PGDIR" ]; then
+  [ -L "$PGDIR" ] && refuse "it is a symbolic link"
+  [ -d "$PGDIR" ] || refuse "it is not a directory"
+  [ "$(stat -c %U "$PGDIR")" = "$RUNAS" ] || refuse "it is owned by $(stat -c %U "$PGDIR"), not $RUNAS"
+  [ "$(stat -c %a "$PGDIR")" = "700" ] || refuse "its mode is $(stat -c %a "$PGDIR"), not 700"
+  if [ -e "$DATA" ] || [ -L "$DATA" ]; then
+    [ -L "$DATA" ] && refuse "its data directory is a symbolic link"
+    [ -d "$DATA" ] || refuse "its data is not a directory"
+    [ "$(stat -c %U "$DATA")" = "$RUNAS" ] || refuse "its data directory is owned by $(stat -c %U "$DATA")"
+  fi
+else
+  # mkdir fails if anything (a symlink included) appeared at the path meanwhile; in a sticky /tmp no
+  # one else can then move or replace the directory it made.
+  (umask 077 && mkdir "$PGDIR") || refuse "cannot create it"
+  if [ "$(id -u)" -eq 0 ]; then chown -h "$RUNAS" "$PGDIR"; fi
+fi
+
+BINDIR="$(find_bindir || true)"
+if [ -z "$BINDIR" ]; then
+  log "installing PostgreSQL (apt-get)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+  BINDIR="$(find_bindir)"
+fi
+log "using server binaries in $BINDIR"
 
 if [ ! -s "$DATA/PG_VERSION" ]; then
   log "creating cluster in $DATA"

@@ -32,9 +32,12 @@ def cli():
 
 
 @pytest.fixture(autouse=True)
-def _private_database(tmp_path_factory, monkeypatch):
-    """No test may touch the user's real database: every test gets its own data directory."""
+def _private_database(tmp_path_factory, monkeypatch) -> Path:
+    """No test may touch the user's real database or registry, whatever the environment says: every test
+    gets its own data directory, ARCHCLASS_DB points into it (even when the user has set it), and
+    ARCHCLASS_REGISTRY is unset so the bundled registry is used. Returns the data directory."""
     home = tmp_path_factory.mktemp("xdg")
     monkeypatch.setenv("XDG_DATA_HOME", str(home))
-    if "ARCHCLASS_DB" not in os.environ:
-        monkeypatch.setenv("ARCHCLASS_DB", str(home / "archclass.db"))
+    monkeypatch.setenv("ARCHCLASS_DB", str(home / "archclass" / "archclass.db"))
+    monkeypatch.delenv("ARCHCLASS_REGISTRY", raising=False)
+    return home

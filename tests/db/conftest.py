@@ -1,4 +1,5 @@
-"""Fixtures for the database tests: a small registry, and a database URL on SQLite and PostgreSQL.
+"""Fixtures for the database tests: a small registry, and a database URL on SQLite and PostgreSQL (the
+isolation from the user's own database is tests/conftest.py's ``_private_database``).
 
 ``db_url`` runs each test against a fresh SQLite file and, when ARCHCLASS_TEST_POSTGRES_URL is set
 (``eval "$(bash .ci/postgres.sh)"``), against a fresh schema on that PostgreSQL server. Without the
@@ -19,7 +20,9 @@ import pytest
 PG_ENV = "ARCHCLASS_TEST_POSTGRES_URL"
 
 #: Five entries: two EC models, one R, a hybrid of two of them, and a paper cited by URL with
-#: characters that matter to SQL LIKE (%, _), to TeX ({, }, &, _) and to Markdown (|).
+#: characters that matter to SQL LIKE (%, _), to TeX ({, }, &, _) and to Markdown (|), whose paper's
+#: recipe grows its window with T (EC with fixed knobs, none under the recipe). Some have titles,
+#: authors and tags, some not.
 REGISTRY_YAML = """\
 - id: jamba
   name: Jamba
@@ -36,9 +39,12 @@ REGISTRY_YAML = """\
 - id: mamba
   name: Mamba
   aliases: [s6, "Ölfilter"]
+  title: "Mamba: Linear-Time Sequence Modeling with Selective State Spaces"
+  authors: [Albert Gu, Tri Dao]
   year: 2023
   arxiv: '2312.00752'
   family: ssm
+  tags: [selective, gating]
   summary: Selective state space model.
   inference:
     per_step_compute: O(d n)
@@ -51,9 +57,11 @@ REGISTRY_YAML = """\
 - id: retnet
   name: RetNet
   aliases: [retentive-network]
+  title: "Retentive Network: A Successor to Transformer for Large Language Models"
   year: 2023
   arxiv: '2307.08621'
   family: linear-rnn
+  tags: [decay]
   summary: Retention.
   inference:
     per_step_compute: O(d^2)
@@ -64,9 +72,12 @@ REGISTRY_YAML = """\
 - id: transformer
   name: Transformer
   aliases: [attention]
+  title: Attention Is All You Need
+  authors: [Ashish Vaswani, Noam Shazeer, others]
   year: 2017
   arxiv: '1706.03762'
   family: full-attention
+  tags: [kv-cache]
   summary: Softmax attention with a KV cache.
   inference:
     per_step_compute: O(T d)
@@ -79,16 +90,29 @@ REGISTRY_YAML = """\
   year: 2019
   url: https://example.org/paper?id=1&x=50%25#sec
   family: classic-rnn
-  summary: An LSTM-like model published as a web page.
+  tags: [window]
+  summary: An LSTM-like model over a window, published as a web page.
   inference:
-    per_step_compute: O(d^2)
-    state_size: O(d)
+    per_step_compute: O(w d)
+    state_size: O(w d)
     retrieval: none
+  hyperparameters:
+    w: {meaning: window, value: 64}
+  recipe: {w: T}
   evidence: The page.
 """
 
 IDS = ["jamba", "mamba", "retnet", "transformer", "web-model"]
 EFFICIENT_AND_COMPACT = ["mamba", "retnet", "web-model"]
+#: Row counts of a sync of REGISTRY_YAML, by table.
+SYNC_COUNTS = {
+    "architectures": 5,
+    "architecture_tags": 5,
+    "aliases": 5,
+    "hybrid_components": 2,
+    "classifications": 5,
+    "rule_firings": 15,
+}
 
 #: The same registry with one more entry and one entry changed: a second, different valid registry.
 REGISTRY_B_YAML = (
@@ -108,20 +132,19 @@ REGISTRY_B_YAML = (
 """
 )
 
+
+def registry_without(*ids: str) -> str:
+    """REGISTRY_YAML without the entries IDS."""
+    entries = REGISTRY_YAML.split("\n- id: ")
+    kept = [entry for entry in entries if entry.removeprefix("- id: ").split("\n", 1)[0] not in ids]
+    text = "\n- id: ".join(kept)
+    return text if text.startswith("- id: ") else "- id: " + text
+
+
 #: A registry whose last entry is invalid (claims recall with a constant state).
 BAD_REGISTRY_YAML = REGISTRY_B_YAML.replace(
     "  evidence: Sec. 2.3, the mLSTM cell.", "    claims: [recall]\n  evidence: Sec. 2.3, the mLSTM cell."
 )
-
-
-@pytest.fixture(autouse=True)
-def _isolated_default_database(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No test may touch the real user's database: the default location points into a temp dir."""
-    home = tmp_path_factory.mktemp("xdg")
-    monkeypatch.setenv("XDG_DATA_HOME", str(home))
-    monkeypatch.delenv("ARCHCLASS_DB", raising=False)
-    monkeypatch.delenv("ARCHCLASS_REGISTRY", raising=False)
-    return home
 
 
 @pytest.fixture
@@ -185,21 +208,22 @@ def engine(db_url: str) -> Iterator[Any]:
     engine.dispose()
 
 
-def snapshot(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every archclass table except probe runs, in primary-key order, plus meta without the
-    sync time: two equal snapshots mean identical registry-derived content."""
+def snapshot(engine: Any, *, runs: bool = False) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every registry table (and with ``runs`` the run tables), in primary-key order, plus
+    meta without the sync time: two equal snapshots mean identical content."""
     from sqlalchemy import inspect, select
 
-    from archclass.db.models import REGISTRY_TABLES, metadata
+    from archclass.db.models import REGISTRY_TABLES, MetaRow, ProbeRunRow, RecallRunRow, table
 
     result: dict[str, list[tuple[Any, ...]]] = {}
+    models = (*REGISTRY_TABLES, MetaRow, *((ProbeRunRow, RecallRunRow) if runs else ()))
     with engine.connect() as connection:
         names = set(inspect(connection).get_table_names())
-        for name in (*REGISTRY_TABLES, "meta"):
+        for model in models:
+            name = table(model).name
             if name not in names:
                 continue
-            table = metadata.tables[name]
-            rows = connection.execute(select(table).order_by(*table.primary_key.columns)).all()
+            rows = connection.execute(select(table(model)).order_by(*table(model).primary_key.columns)).all()
             kept = [row for row in rows if not (name == "meta" and row[0] == "synced_at")]
             result[name] = [tuple(_normalise(v) for v in row) for row in kept]
     return result

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from archclass.db import migrate
+from archclass.db.query import EXTRA_FIELDS, RECORD_FIELDS
 
 from ..conftest import run_cli
-from .conftest import EFFICIENT_AND_COMPACT, IDS, REGISTRY_B_YAML
+from .conftest import EFFICIENT_AND_COMPACT, IDS, REGISTRY_B_YAML, SYNC_COUNTS
 from .test_migrations import TABLES
 
 
@@ -39,15 +40,20 @@ def test_query_json_on_a_fresh_path_needs_no_setup(tmp_path, registry_file):
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert [row["id"] for row in rows] == IDS
-    for row in rows:
-        assert {"id", "name", "year", "family", "placement", "efficient", "compact", "recall"} <= set(row)
+    assert all(list(row) == list(RECORD_FIELDS) for row in rows)
+    mamba = rows[1]
+    assert (mamba["per_step_compute"], mamba["state_size"], mamba["confidence"]) == ("O(d n)", "O(d n)", "high")
+    assert mamba["title"].startswith("Mamba: Linear-Time") and mamba["authors"] == ["Albert Gu", "Tri Dao"]
+    assert mamba["tags"] == ["gating", "selective"]
     assert path.is_file() and "created database" in result.stderr
 
 
-def test_default_location_is_the_user_data_dir(_isolated_default_database, registry_file):
+@pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="XDG_DATA_HOME moves the default only on Linux")
+def test_default_location_is_the_user_data_dir(_private_database, registry_file, monkeypatch):
+    monkeypatch.delenv("ARCHCLASS_DB")
     result = run_cli("query", "--json", "--registry", str(registry_file))
     assert result.returncode == 0, result.stderr
-    assert (_isolated_default_database / "archclass" / "archclass.db").is_file()
+    assert (_private_database / "archclass" / "archclass.db").is_file()
     status = json.loads(run_cli("db", "status", "--json", "--registry", str(registry_file)).stdout)
     assert status["database"].endswith("/archclass/archclass.db") and status["in_step"]
 
@@ -77,6 +83,11 @@ def test_query_efficient_and_compact(db_url, registry_file):
         (["--sort", "name", "--desc", "--limit", "2"], ["web-model", "transformer"]),
         (["--search", "%"], ["web-model"]),
         (["--search", "'; DROP TABLE architectures;--"], []),
+        (["--tag", "selective", "--tag", "GATING"], ["mamba"]),
+        (["--tag", "selective", "--tag", "decay"], []),
+        (["--reading", "recipe", "--efficient", "--compact"], ["mamba", "retnet"]),
+        (["--reading", "recipe", "--placement", "none"], ["web-model"]),
+        (["--year-from", "0", "--limit", str(2**63 - 1)], IDS),
     ],
 )
 def test_query_filters(tmp_path, registry_file, args, expected):
@@ -91,9 +102,12 @@ def test_query_formats(tmp_path, registry_file):
     as_json = json.loads(query(db, registry_file, "--format", "json").stdout)
     table = query(db, registry_file)
     assert table.returncode == 0 and "5 architectures" in table.stdout and "retnet" in table.stdout
+    assert "O(d n)" in table.stdout and "confidence" in table.stdout and "per step" in table.stdout
     rows = list(csv.DictReader(io.StringIO(query(db, registry_file, "--format", "csv").stdout)))
     assert [r["id"] for r in rows] == [r["id"] for r in as_json] == IDS
     assert rows[1]["efficient"] == "true" and rows[1]["placement"] == "EC"
+    assert (rows[1]["per_step_compute"], rows[1]["state_size"], rows[1]["confidence"]) == ("O(d n)", "O(d n)", "high")
+    assert rows[1]["authors"] == "Albert Gu;Tri Dao" and rows[1]["position_e"] == "0.5"
     assert query(db, registry_file, "--json", "--format", "csv").returncode == 2
     empty = query(db, registry_file, "--family", "theoretical")
     assert empty.returncode == 0 and "no architectures match" in empty.stderr
@@ -102,7 +116,7 @@ def test_query_formats(tmp_path, registry_file):
 HOSTILE = ["ssm'; DROP TABLE architectures;--", "%", "_", ";--", '"', "ẞ🙂ssm", "x" * 10_000, "ü" * 10_000]
 
 
-@pytest.mark.parametrize("option", ["--family", "--placement"])
+@pytest.mark.parametrize("option", ["--family", "--placement", "--tag", "--reading", "--sort"])
 @pytest.mark.parametrize("value", HOSTILE, ids=lambda v: repr(v[:10]))
 def test_hostile_family_and_placement_give_a_clear_usage_error(tmp_path, registry_file, option, value):
     db = str(tmp_path / "h.db")
@@ -110,7 +124,7 @@ def test_hostile_family_and_placement_give_a_clear_usage_error(tmp_path, registr
     result = query_in_process(db, registry_file, option, value, "--json")
     assert result.exit_code == 2
     assert result.stdout == "" and "Traceback" not in result.stderr
-    assert f"unknown {option[2:]}" in result.stderr
+    assert f"unknown {option[2:].replace('sort', 'sort key')}" in result.stderr
     assert len(result.stderr) < 1500  # a 10k-character value is not echoed back in full
     after = query_in_process(db, registry_file, "--json")
     assert after.exit_code == 0 and len(json.loads(after.stdout)) == len(IDS)
@@ -131,10 +145,27 @@ def test_hostile_search_text(tmp_path, registry_file):
         assert all(value.casefold() in (row["id"] + row["name"]).casefold() for row in json.loads(result.stdout))
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--year-from", str(2**64)],
+        ["--year-to", "-99999999999999999999999"],
+        ["--limit", str(10**30)],
+        ["--limit", "0"],
+        ["--year-from", "10000"],
+    ],
+)
+def test_overflowing_integers_are_usage_errors(tmp_path, registry_file, args):
+    result = query(str(tmp_path / "o.db"), registry_file, "--json", *args)
+    assert result.returncode == 2 and result.stdout == "", result.stderr
+    assert f"usage error: Invalid value for '{args[0]}'" in result.stderr
+    assert "OverflowError" not in result.stderr and "internal error" not in result.stderr
+
+
 def test_query_on_postgres_and_sqlite(db_url, registry_file):
     result = query(db_url, registry_file, "--family", "hybrid", "--format", "csv")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[1].startswith("jamba,Jamba,2024,hybrid,R,false,false,true,true,")
+    assert result.stdout.splitlines()[1].startswith("jamba,Jamba,,,2024,hybrid,,R,false,false,true,true,,,T,T,high,")
 
 
 def test_bad_registry_is_one_line_and_changes_nothing(tmp_path, registry_file):
@@ -153,7 +184,8 @@ def test_sync_json_summary_and_resync_on_change(db_url, registry_file):
     first = run_cli("sync", "--json", "--db", db_url, "--registry", str(registry_file))
     assert first.returncode == 0, first.stderr
     summary = json.loads(first.stdout)
-    assert summary["entries"] == 5 and summary["changed"] and summary["rows"]["rule_firings"] == 15
+    assert summary["entries"] == 5 and summary["changed"] and summary["rows"] == SYNC_COUNTS
+    assert summary["results"] is None
     again = json.loads(run_cli("sync", "--json", "--db", db_url, "--registry", str(registry_file)).stdout)
     assert not again["changed"] and again["previous_registry_sha256"] == summary["registry_sha256"]
     registry_file.write_text(REGISTRY_B_YAML, encoding="utf-8")
@@ -191,10 +223,13 @@ def test_export_formats(db_url, registry_file, tmp_path):
 
     records = json.loads(export("--json"))
     assert [r["id"] for r in records] == IDS
+    queried = json.loads(run_cli("query", "--json", "--db", db_url, "--registry", str(registry_file)).stdout)
+    assert [{key: r[key] for key in RECORD_FIELDS} for r in records] == queried  # the query's records ...
+    assert all(list(r) == [*RECORD_FIELDS, *EXTRA_FIELDS] for r in records)  # ... with more fields
     jamba = records[0]
     assert jamba["components"] == [{"arch": "mamba", "fraction": 0.875}, {"arch": "transformer", "fraction": 0.125}]
-    assert jamba["classification"]["placement"] == "R" and jamba["classification"]["rules"][0]["explanation"]
-    assert records[1]["inference"]["state_size"] == "O(d n)" and records[1]["aliases"] == ["s6", "Ölfilter"]
+    assert jamba["placement"] == "R" and jamba["rules"][0]["explanation"]
+    assert records[1]["state_size"] == "O(d n)" and records[1]["aliases"] == ["s6", "Ölfilter"]
 
     rows = list(csv.DictReader(io.StringIO(export("--format", "csv"))))
     assert rows[0]["components"] == "mamba:0.875;transformer:0.125" and rows[1]["aliases"] == "s6;Ölfilter"
@@ -210,6 +245,14 @@ def test_export_formats(db_url, registry_file, tmp_path):
     entries = re.findall(r"@misc\{([^,]+),", bib)
     assert entries == IDS
     assert "eprint = {2307.08621}" in bib and "archivePrefix = {arXiv}" in bib
+    blocks = {re.findall(r"@misc\{([^,]+),", block)[0]: block for block in bib.split("\n\n")}
+    mamba = blocks["mamba"]
+    assert "title = {{Mamba: Linear-Time Sequence Modeling with Selective State Spaces}}" in mamba
+    assert "author = {Albert Gu and Tri Dao}" in mamba and "% archclass" not in mamba
+    assert "author = {Ashish Vaswani and Noam Shazeer and others}" in bib
+    assert "% archclass: the registry has no authors for retnet yet\n@misc{retnet," in bib
+    assert "% archclass: the registry has no title or authors for jamba yet; the name stands in for the title" in bib
+    assert "title = {{Jamba}}" in bib
     web = bib[bib.index("@misc{web-model") :]
     assert "howpublished = {\\url{https://example.org/paper?id=1&x=50\\%25\\#sec}}" in web
     assert "eprint" not in web and "title = {{Web \\{Model\\} | 50\\% \\& Co\\_}}" in web
@@ -240,11 +283,13 @@ def test_the_database_file_is_readable_with_sqlite3(tmp_path, registry_file):
         connection.close()
 
 
-@pytest.mark.parametrize("command", [["db", "upgrade"], ["db", "status"], ["sync"], ["query"], ["export"]])
+@pytest.mark.parametrize(
+    "command", [["db", "upgrade"], ["db", "status"], ["sync"], ["query"], ["export"], ["datasette-metadata"]]
+)
 def test_every_command_has_help_with_an_example(command):
     result = run_cli(*command, "--help")
     assert result.returncode == 0 and "Example" in result.stdout
-    if command != ["db", "upgrade"]:
+    if command not in (["db", "upgrade"], ["datasette-metadata"]):
         assert "--json" in result.stdout
 
 

@@ -1,5 +1,6 @@
 """Alembic: one head, up from empty, down to base and up again, models equal migrations, names by
-convention, a later migration keeps the rows, a newer schema is refused untouched."""
+convention, an 0002 database with rows upgraded (and down again) keeping them, a later migration keeps
+the rows, a newer schema is refused untouched."""
 
 from __future__ import annotations
 
@@ -10,22 +11,13 @@ import pytest
 from sqlalchemy import inspect, text
 
 from archclass.db import migrate
-from archclass.db.models import NAMING_CONVENTION, metadata
-from archclass.db.sync import ensure_database
+from archclass.db.models import ALL_TABLES, CLASSES_VIEW, metadata, table
+from archclass.db.ready import ensure_database
 from archclass.paths import migrations_dir
 
 from .conftest import IDS, snapshot
 
-TABLES = {
-    "architectures",
-    "aliases",
-    "hybrid_components",
-    "classifications",
-    "rule_firings",
-    "probe_runs",
-    "recall_runs",
-    "meta",
-}
+TABLES = {table(model).name for model in ALL_TABLES}
 
 
 def test_single_head_and_static_reader_agree():
@@ -33,15 +25,7 @@ def test_single_head_and_static_reader_agree():
     heads = script.get_heads()
     assert len(heads) == 1
     assert migrate.static_head() == heads[0] == migrate.head_revision()
-    assert [rev.revision for rev in script.walk_revisions()][::-1] == ["0001", "0002"]  # a line, oldest first
-
-
-def test_migration_environment_files():
-    root = migrations_dir()
-    assert (root / "env.py").is_file() and (root / "versions").is_dir()
-    assert "import sqlmodel" in (root / "script.py.mako").read_text()
-    assert "render_as_batch=True" in (root / "env.py").read_text()
-    assert not (root / ".keep").exists()
+    assert [rev.revision for rev in script.walk_revisions()][::-1] == ["0001", "0002", "0003"]  # a line
 
 
 def test_config_sets_script_location_in_code():
@@ -55,6 +39,7 @@ def test_upgrade_from_empty_to_head(engine):
     assert state.at_head and state.current == (migrate.head_revision(),)
     with engine.connect() as connection:
         assert TABLES | {"alembic_version"} == set(inspect(connection).get_table_names())
+        assert inspect(connection).get_view_names() == [CLASSES_VIEW]
     again = migrate.upgrade(engine)  # idempotent
     assert again == state
 
@@ -87,7 +72,6 @@ def test_models_match_migrations(engine):
 
 def test_constraint_names_follow_the_convention(engine):
     migrate.upgrade(engine)
-    assert metadata.naming_convention == {**metadata.naming_convention, **NAMING_CONVENTION}
     with engine.connect() as connection:
         inspector = inspect(connection)
         for name in TABLES:
@@ -100,6 +84,11 @@ def test_constraint_names_follow_the_convention(engine):
         assert "ck_hybrid_components_fraction_range" in checks
         checks = {c["name"] for c in inspector.get_check_constraints("recall_runs")}
         assert "ck_recall_runs_capacity_nonnegative" in checks
+        checks = {c["name"] for c in inspector.get_check_constraints("classifications")}  # kept by the rebuild
+        assert {"ck_classifications_placement_known", "ck_classifications_recipe_placement_known"} <= checks
+        for name in ("probe_runs", "recall_runs"):  # checked at commit, so a sync may rewrite architectures
+            (link,) = inspector.get_foreign_keys(name)
+            assert link["referred_table"] == "architectures" and link["options"].get("initially") == "DEFERRED"
 
 
 SECOND_REVISION = '''"""test only: add a column to architectures (rebuilding the table on SQLite)
@@ -177,3 +166,92 @@ def test_a_newer_schema_is_refused_and_left_untouched(engine, registry_file, db_
     with engine.connect() as connection:
         assert migrate.current_revisions(connection) == ("ffff_from_the_future",)
     assert snapshot(engine) == before
+
+
+def _an_0002_database_with_rows(engine) -> None:
+    """A database as archclass 0002 left it: two synced entries with their classification, meta, a probe
+    run of a known entry, one of an entry the database does not hold, one of a user's module, and a recall run."""
+    migrate.upgrade(engine, "0002")
+    now = "2026-12-01 10:00:00"
+    statements = [
+        "INSERT INTO architectures (id, name, year, family, summary, hybrid, per_step_compute, state_size, "
+        "retrieval, precision, hyperparameters, evidence, confidence) VALUES "
+        "('mamba', 'Mamba', 2023, 'ssm', 'S6.', false, 'O(d n)', 'O(d n)', 'none', 'fixed', '{}', 'Sec. 3', 'high'), "
+        "('jamba', 'Jamba', 2024, 'hybrid', 'Mix.', true, NULL, NULL, NULL, NULL, '{}', 'Sec. 2', 'high')",
+        "INSERT INTO classifications (arch_id, efficient, compact, recall, placement, position_e, position_c, "
+        "position_r, compute_growth, state_growth, hybrid, archclass_version) VALUES "
+        "('mamba', true, true, false, 'EC', 0.5, 0.5, 0.0, '1', '1', false, '0.1'), "
+        "('jamba', false, false, true, 'R', 0.4, 0.4, 0.2, 'T', 'T', true, '0.1')",
+        "INSERT INTO meta (key, value) VALUES ('registry_sha256', 'abc'), ('entries', '2')",
+        "INSERT INTO probe_runs (arch_id, module, device, dtype, created_at, lengths, placement, efficient, compact, "
+        f"recall, state_growth, compute_growth, details, archclass_version) VALUES "
+        f"('mamba', 'mamba', 'cpu', 'float32', '{now}', '[64]', 'EC', true, true, false, 'constant', 'constant', "
+        "'{\"notes\": []}', '0.1'), "
+        f"('gone', 'gone', 'cpu', 'float32', '{now}', '[64]', 'R', false, false, true, 'linear', 'linear', "
+        "NULL, '0.1'), "
+        f"(NULL, 'mine.py:Mine', 'cpu', 'float32', '{now}', '[64]', 'EC', true, true, false, 'constant', 'constant', "
+        "NULL, '0.1')",
+        "INSERT INTO recall_runs (sweep_id, arch, arch_id, d_model, seed, vocab, seq_len, n_layers, steps_run, "
+        "capacity, state_scalars, state_bits, bits_per_scalar, target_accuracy, device, created_at, accuracy, "
+        f"archclass_version) VALUES ('s1', 'mamba', 'mamba', 64, 0, 64, 128, 2, 100, 4, 1000, 32000, 32, 0.9, "
+        f"'cpu', '{now}', '{{\"4\": 0.95}}', '0.1')",
+    ]
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+
+
+def _rows(engine, sql: str) -> list[tuple]:
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(sql))]
+
+
+def test_an_0002_database_with_rows_is_upgraded_keeping_them(engine, registry_file):
+    """0003 keeps every row: the classification without its hybrid copy, the probe verdict under its new
+    names, the run of an entry the database does not hold unlinked (its id kept), the marker added."""
+    _an_0002_database_with_rows(engine)
+    result = ensure_database(engine, registry_file, sync=False)
+    assert result.upgraded_from == ("0002",) and not result.created
+    assert _rows(engine, "SELECT id, name, title, authors FROM architectures ORDER BY id") == [
+        ("jamba", "Jamba", None, None),
+        ("mamba", "Mamba", None, None),
+    ]
+    assert _rows(engine, "SELECT arch_id, placement, position_r, recipe_placement FROM classifications ORDER BY 1") == [
+        ("jamba", "R", 0.2, None),
+        ("mamba", "EC", 0.0, None),
+    ]
+    probes = _rows(
+        engine, "SELECT module, arch_id, probe_placement, probe_state_growth, source FROM probe_runs ORDER BY module"
+    )
+    assert probes == [
+        ("gone", None, "R", "linear", None),
+        ("mamba", "mamba", "EC", "constant", None),
+        ("mine.py:Mine", None, "EC", "constant", None),
+    ]
+    assert _rows(engine, "SELECT arch, arch_id, capacity FROM recall_runs") == [("mamba", "mamba", 4)]
+    assert _rows(engine, "SELECT key, value FROM meta WHERE key = 'application'") == [("application", "archclass")]
+    assert _rows(engine, "SELECT id, placement, efficient, hybrid FROM architecture_classes ORDER BY id") == [
+        ("jamba", "R", "false", "true"),
+        ("mamba", "EC", "true", "false"),
+    ]
+    from sqlalchemy import select
+
+    from archclass.db.models import ProbeRunRow
+    from archclass.db.runs import read_run
+
+    runs = table(ProbeRunRow)
+    with engine.connect() as connection:
+        gone = read_run(ProbeRunRow, connection.execute(select(runs).where(runs.c.module == "gone")).one())
+    assert gone.details == {"unlinked_arch_id": "gone"}
+
+    migrate.downgrade(engine, "0002")  # and back: the 0002 shape with the same facts
+    assert _rows(engine, "SELECT arch_id, hybrid FROM classifications ORDER BY 1") == [
+        ("jamba", True),
+        ("mamba", False),
+    ]
+    assert _rows(engine, "SELECT module, arch_id, placement FROM probe_runs ORDER BY id") == [
+        ("mamba", "mamba", "EC"),
+        ("gone", "gone", "R"),
+        ("mine.py:Mine", None, "EC"),
+    ]
+    assert _rows(engine, "SELECT count(*) FROM meta WHERE key = 'application'") == [(0,)]

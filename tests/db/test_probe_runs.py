@@ -12,48 +12,36 @@ from archclass.db import latest_probe_summary, record_probe_run
 from archclass.db.location import default_db_path, resolve_url, sqlite_file
 
 from ..conftest import run_cli
+from .conftest import registry_without
 
 
-def _run(db: str, **overrides):
-    values = dict(
-        module="archclass.reference.linear_attention:LinearAttention",
-        arch_id="retnet",
-        device="cpu",
-        dtype="float32",
-        lengths=[128, 256, 512],
-        measurements={"state_scalars": [4096, 4096, 4096], "flops": [1.0e6, 1.0e6, float("nan")]},
-        fit={"state_exponent": 0.0, "compute_exponent": float("inf")},
-        placement="EC",
-        efficient=True,
-        compact=True,
-        state_growth="1",
-        compute_growth="1",
-        db=db,
-    )
-    values.update(overrides)
-    return record_probe_run(**values)
+def _run(db: str, *, created_at=None, **overrides):
+    """Store a probe result of retnet (changed by OVERRIDES) in DB."""
+    result = {**PROBE_RESULT, **overrides}
+    return record_probe_run(result, db=db, created_at=created_at)
 
 
-def test_no_default_database_means_none_and_nothing_created(_isolated_default_database):
+def test_no_default_database_means_none_and_nothing_created(_private_database, monkeypatch):
+    monkeypatch.delenv("ARCHCLASS_DB")
     assert latest_probe_summary("retnet") is None
-    assert not default_db_path().exists() and not (_isolated_default_database / "archclass").exists()
+    assert not default_db_path().exists() and not (_private_database / "archclass").exists()
 
 
 def test_record_and_read_back_the_latest(db_url, monkeypatch):
     now = datetime.now(UTC)
-    first = _run(db_url, created_at=now - timedelta(hours=1), placement="E")
-    second = _run(db_url, created_at=now)
+    first = _run(db_url, created_at=now - timedelta(hours=1), classification={"placement": "E", "efficient": True})
+    nan_step = [{**PROBE_RESULT["measurements"][0], "step_seconds": float("nan")}]
+    second = _run(db_url, created_at=now, measurements=nan_step)
     _run(db_url, arch_id="mamba", created_at=now + timedelta(hours=1))
-    _run(db_url, arch_id=None, module="my_model.py:Mine", placement=None, efficient=None, compact=None)
+    _run(db_url, arch_id=None, target="my_model.py:Mine", classification={})
     assert second > first
     assert latest_probe_summary("retnet") is None  # not the default database
     monkeypatch.setenv("ARCHCLASS_DB", db_url)
     summary = latest_probe_summary("retnet")
     assert summary is not None
-    assert summary["id"] == second and summary["placement"] == "EC" and summary["device"] == "cpu"
-    assert summary["lengths"] == [128, 256, 512]
-    assert summary["measurements"]["flops"][2] is None and summary["fit"]["compute_exponent"] is None
-    assert datetime.fromisoformat(summary["created_at"]).tzinfo is not None
+    assert summary["id"] == second and summary["probe_placement"] == "EC" and summary["device"] == "cpu"
+    assert summary["lengths"] == [64] and summary["measurements"][0]["step_seconds"] is None  # NaN: null
+    assert datetime.fromisoformat(summary["created_at"]) == now.replace(microsecond=0)
     assert latest_probe_summary("transformer") is None
 
 
@@ -99,18 +87,27 @@ PROBE_RESULT = {
 }
 
 
-def test_record_the_probe_runners_result_dict(db_url, monkeypatch):
+def test_record_the_probe_runners_result_dict(db_url, monkeypatch, registry_file, tmp_path):
     monkeypatch.setenv("ARCHCLASS_DB", db_url)
+    without_retnet = tmp_path / "no-retnet.yaml"
+    without_retnet.write_text(registry_without("retnet"), encoding="utf-8")
+    assert run_cli("sync", "--registry", str(without_retnet)).returncode == 0
     run_id = record_probe_run(PROBE_RESULT)  # the default database, as `archclass probe` stores
     summary = latest_probe_summary("retnet")
     assert summary is not None and summary["id"] == run_id
     assert summary["module"] == "retnet" and summary["lengths"] == [64, 128, 256]
-    verdict = (summary["placement"], summary["efficient"], summary["compact"], summary["recall"])
+    verdict = tuple(summary[f"probe_{key}"] for key in ("placement", "efficient", "compact", "recall"))
     assert verdict == ("EC", True, True, False)
-    assert summary["state_growth"] == "constant" and summary["compute_growth"] == "constant"
+    assert summary["probe_state_growth"] == "constant" and summary["probe_compute_growth"] == "constant"
     assert summary["fit"]["compute"]["r2"] is None  # NaN stored as null
     assert summary["details"]["kwargs"] == {"heads": 4} and summary["details"]["registry"]["agrees_all"]
+    assert summary["details"]["classification"] == {"rules": PROBE_RESULT["classification"]["rules"]}
     assert summary["measurements"][0]["state_scalars"] == 4096
+    # The database's registry has no retnet: the run waits unlinked, its id kept, until a sync brings it.
+    assert (summary["arch_id"], summary["details"]["unlinked_arch_id"]) == (None, "retnet")
+    assert run_cli("sync", "--registry", str(registry_file)).returncode == 0
+    linked = latest_probe_summary("retnet")
+    assert linked is not None and linked["arch_id"] == "retnet" and "unlinked_arch_id" not in linked["details"]
 
 
 def test_database_problems_while_recording_are_one_line(tmp_path):
@@ -122,13 +119,17 @@ def test_database_problems_while_recording_are_one_line(tmp_path):
         record_probe_run(PROBE_RESULT, db=str(blocker / "sub" / "x.db"))
     with pytest.raises(ArchclassError, match="needs 'device'"):
         record_probe_run({**PROBE_RESULT, "device": None}, db=str(tmp_path / "ok.db"))
+    with pytest.raises(ArchclassError, match="'dtype' contains a NUL"):  # PostgreSQL's text cannot hold one
+        record_probe_run({**PROBE_RESULT, "dtype": "float\x0032"}, db=str(tmp_path / "ok.db"))
+    with pytest.raises(ArchclassError, match="'module' input should be a valid string"):
+        record_probe_run({**PROBE_RESULT, "target": 42}, db=str(tmp_path / "ok.db"))
 
 
 def test_a_placement_must_be_known(tmp_path):
     from archclass.errors import ArchclassError
 
-    with pytest.raises(ArchclassError, match="placement"):
-        _run(str(tmp_path / "p.db"), placement="EX")
+    with pytest.raises(ArchclassError, match="placement 'EX' is not one of"):
+        _run(str(tmp_path / "p.db"), classification={"placement": "EX"})
 
 
 def test_show_reads_the_latest_probe_and_never_creates_the_database(tmp_path, registry_file):
@@ -139,7 +140,7 @@ def test_show_reads_the_latest_probe_and_never_creates_the_database(tmp_path, re
     assert json.loads(result.stdout)["latest_probe"] is None and not path.exists()
     _run(str(path))
     data = json.loads(run_cli("show", "retnet", "--json", "--registry", str(registry_file), env=env).stdout)
-    assert data["latest_probe"]["placement"] == "EC"
+    assert data["latest_probe"]["probe_placement"] == "EC"
 
 
 def test_url_resolution(tmp_path, monkeypatch):

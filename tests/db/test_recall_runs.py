@@ -14,10 +14,12 @@ from sqlalchemy import func, select
 from archclass import __version__
 from archclass.db import migrate, recall_runs, record_recall_runs
 from archclass.db.engine import make_engine
-from archclass.db.models import metadata
+from archclass.db.models import ProbeRunRow, RecallRunRow, table
+from archclass.db.runs import run_dict
 from archclass.errors import ArchclassError
 
 from ..conftest import run_cli
+from .conftest import registry_without
 
 COMMAND = "archclass recall --arch mamba --arch softmax-attention --d-model 64 --pairs 8,16,32 --vocab 8192 --seeds 2"
 DEVICE = "NVIDIA H200"
@@ -96,7 +98,7 @@ def _count(db_url: str) -> int:
     engine = make_engine(db_url)
     try:
         with engine.connect() as connection:
-            statement = select(func.count()).select_from(metadata.tables["recall_runs"])
+            statement = select(func.count()).select_from(table(RecallRunRow))
             return int(connection.execute(statement).scalar_one())
     finally:
         engine.dispose()
@@ -106,7 +108,7 @@ def test_record_a_sweep_and_read_it_back(db_url):
     when = datetime(2026, 12, 2, 15, 30, 5, tzinfo=UTC)
     ids = _record(db_url, created_at=when)
     assert len(ids) == 3 and ids == sorted(ids)
-    runs = recall_runs(db_url)
+    runs = [run_dict(run) for run in recall_runs(db_url)]
     assert [run["id"] for run in runs] == ids[::-1]  # newest first: one timestamp, so the last stored first
     by_id = {run["id"]: run for run in runs}
     first, second, attention = (by_id[i] for i in ids)
@@ -141,17 +143,40 @@ def test_record_a_sweep_and_read_it_back(db_url):
 
     engine = make_engine(db_url)
     try:
-        table = metadata.tables["recall_runs"]
+        runs_table = table(RecallRunRow)
         with engine.connect() as connection:
-            nulls = connection.execute(select(table.c.id).where(table.c.tokens_per_second.is_(None))).scalars().all()
+            statement = select(runs_table.c.id).where(runs_table.c.tokens_per_second.is_(None))
+            nulls = connection.execute(statement).scalars().all()
             assert nulls == [ids[2]]  # SQL NULL, not NaN
     finally:
         engine.dispose()
 
-    assert [run["id"] for run in recall_runs(db_url, arch="mamba")] == ids[1::-1]
-    assert [run["id"] for run in recall_runs(db_url, arch="transformer")] == [ids[2]]  # by registry id too
-    assert [run["id"] for run in recall_runs(db_url, arch="softmax-attention", sweep_id=sweep)] == [ids[2]]
+    assert [run.id for run in recall_runs(db_url, arch="mamba")] == ids[1::-1]
+    assert [run.id for run in recall_runs(db_url, arch="softmax-attention", sweep_id=sweep)] == [ids[2]]
     assert recall_runs(db_url, sweep_id="no-such-sweep") == []
+
+
+def test_runs_link_to_their_architecture_once_it_is_there(db_url, registry_file, tmp_path):
+    """A run recorded for an entry the database does not hold is stored unlinked (its id kept) and linked by
+    the sync that brings the entry; a sync that removes the entry unlinks it again, keeping the id."""
+    without_transformer = tmp_path / "no-transformer.yaml"
+    without_transformer.write_text(registry_without("jamba", "transformer"), encoding="utf-8")
+    assert run_cli("sync", "--db", db_url, "--registry", str(without_transformer)).returncode == 0
+    ids = _record(db_url)
+    runs = {run.id: run for run in recall_runs(db_url)}
+    assert [runs[i].arch_id for i in ids] == ["mamba", "mamba", None]
+    assert runs[ids[2]].details["unlinked_arch_id"] == "transformer"
+
+    assert run_cli("sync", "--db", db_url, "--registry", str(registry_file)).returncode == 0
+    linked = {run.id: run.arch_id for run in recall_runs(db_url)}
+    assert linked == dict(zip(ids, ["mamba", "mamba", "transformer"], strict=True))
+    assert [run.id for run in recall_runs(db_url, arch="transformer")] == [ids[2]]  # by registry id too
+    assert all("unlinked_arch_id" not in run.details for run in recall_runs(db_url))
+
+    result = run_cli("sync", "--db", db_url, "--registry", str(without_transformer))
+    assert result.returncode == 0, result.stderr
+    attention = next(run for run in recall_runs(db_url) if run.arch == "softmax-attention")
+    assert attention.arch_id is None and attention.details["unlinked_arch_id"] == "transformer"
 
 
 def test_a_run_missing_a_required_key_stores_nothing(db_url):
@@ -160,7 +185,7 @@ def test_a_run_missing_a_required_key_stores_nothing(db_url):
     with pytest.raises(ArchclassError, match=r"needs 'state_bits' \(recall run 3 of 3 has none\)"):
         _record(db_url, runs)
     assert recall_runs(db_url) == [] and _count(db_url) == 0
-    with pytest.raises(ArchclassError, match="'d_model' must be an integer"):
+    with pytest.raises(ArchclassError, match="'d_model' input should be a valid integer"):
         _record(db_url, [_run("mamba", 0, d_model=64.5)])
     with pytest.raises(ArchclassError, match="needs 'device'"):
         _record(db_url, device="")
@@ -184,12 +209,13 @@ def test_recording_twice_gives_two_sweeps(db_url):
     first = _record(db_url, created_at=now - timedelta(minutes=5))
     second = _record(db_url, created_at=now, sweep_id="gpu-sweep-2", command=None, arch_ids=None)
     runs = recall_runs(db_url)
-    assert [run["id"] for run in runs] == second[::-1] + first[::-1]
-    sweeps = [run["sweep_id"] for run in runs]
+    assert [run.id for run in runs] == second[::-1] + first[::-1]
+    sweeps = [run.sweep_id for run in runs]
     assert sweeps[:3] == ["gpu-sweep-2"] * 3 and len(set(sweeps[3:])) == 1 and sweeps[3] != "gpu-sweep-2"
-    assert [run["id"] for run in recall_runs(db_url, sweep_id=sweeps[3])] == first[::-1]
+    assert [run.id for run in recall_runs(db_url, sweep_id=sweeps[3])] == first[::-1]
     newest = runs[0]
-    assert newest["arch_id"] is None and newest["details"]["command"] is None  # no mapping, no command given
+    assert newest.arch_id is None and newest.details["command"] is None  # no mapping, no command given
+    assert "unlinked_arch_id" not in newest.details
     assert _record(db_url, []) == []
     assert _count(db_url) == 6
 
@@ -201,7 +227,7 @@ def test_a_registry_sync_keeps_the_recall_runs(db_url, registry_file, registry_b
         result = run_cli("sync", "--json", "--db", db_url, "--registry", str(registry))
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["changed"]
-    assert recall_runs(db_url) == before and sorted(run["id"] for run in before) == ids
+    assert recall_runs(db_url) == before and sorted(run.id for run in before) == ids
     status = run_cli("db", "status", "--json", "--db", db_url, "--registry", str(registry_b_file))
     assert json.loads(status.stdout)["recall_runs"] == 3
 
@@ -212,7 +238,7 @@ def test_an_older_database_is_migrated_and_keeps_its_probe_runs(db_url):
         migrate.upgrade(engine, "0001")  # a database from before recall runs, holding one probe run
         with engine.begin() as connection:
             connection.execute(
-                metadata.tables["probe_runs"].insert(),
+                table(ProbeRunRow).insert(),
                 {
                     "module": "retnet",
                     "device": "cpu",
@@ -225,7 +251,7 @@ def test_an_older_database_is_migrated_and_keeps_its_probe_runs(db_url):
         _record(db_url)
         with engine.connect() as connection:
             assert migrate.current_revisions(connection) == (migrate.head_revision(),)
-            probes = connection.execute(select(func.count()).select_from(metadata.tables["probe_runs"])).scalar()
+            probes = connection.execute(select(func.count()).select_from(table(ProbeRunRow))).scalar()
         assert probes == 1 and len(recall_runs(db_url)) == 3
     finally:
         engine.dispose()

@@ -12,16 +12,16 @@ import pytest
 from sqlalchemy import select, text
 
 import archclass.db.sync as sync_module
-from archclass.classifier import PLACEMENTS, classify_entry
+from archclass.classifier import classify_entry
 from archclass.db.engine import read_transaction
-from archclass.db.models import PLACEMENTS as DB_PLACEMENTS
-from archclass.db.models import metadata
+from archclass.db.models import HybridComponentRow, table
 from archclass.db.query import Filters, full_records, run_query
-from archclass.db.sync import ensure_database, sync_registry
+from archclass.db.ready import ensure_database
+from archclass.db.sync import sync_registry
 from archclass.errors import RegistryError
 from archclass.registry import load_registry
 
-from .conftest import BAD_REGISTRY_YAML, EFFICIENT_AND_COMPACT, IDS, REGISTRY_B_YAML, snapshot
+from .conftest import BAD_REGISTRY_YAML, EFFICIENT_AND_COMPACT, IDS, REGISTRY_B_YAML, SYNC_COUNTS, snapshot
 
 
 def ids(engine, **filters) -> list[str]:
@@ -29,28 +29,18 @@ def ids(engine, **filters) -> list[str]:
         return [row["id"] for row in run_query(connection, Filters(**filters))]
 
 
-def test_placements_are_mirrored():
-    assert tuple(DB_PLACEMENTS) == tuple(PLACEMENTS)
-
-
 def test_sync_writes_every_registry_fact(engine, registry_file):
     result = ensure_database(engine, registry_file)
     assert result.created and result.synced is not None
-    assert result.synced.counts == {
-        "architectures": 5,
-        "aliases": 5,
-        "hybrid_components": 2,
-        "classifications": 5,
-        "rule_firings": 15,
-    }
+    assert result.synced.counts == SYNC_COUNTS
     registry = load_registry(registry_file)
     with read_transaction(engine) as connection:
         records = {r["id"]: r for r in full_records(connection, Filters())}
-        components = connection.execute(select(metadata.tables["hybrid_components"]).order_by(text("ordinal"))).all()
+        components = connection.execute(select(table(HybridComponentRow)).order_by(text("ordinal"))).all()
     assert list(records) == IDS
     for entry in registry:
         expected = classify_entry(entry, registry)
-        got = records[entry.id]["classification"]
+        got = records[entry.id]
         assert (got["efficient"], got["compact"], got["recall"], got["placement"]) == (
             expected.efficient,
             expected.compact,
@@ -59,13 +49,75 @@ def test_sync_writes_every_registry_fact(engine, registry_file):
         )
         assert got["position"] == pytest.approx(list(expected.position))
         assert [f["rule"] for f in got["rules"]] == [f.rule for f in expected.rules]
-        assert records[entry.id]["aliases"] == sorted(entry.aliases)
+        assert got["aliases"] == sorted(entry.aliases)
+        assert got["tags"] == sorted(str(tag) for tag in entry.tags)
+        assert (got["title"], got["authors"]) == (entry.title, entry.authors)
     assert [(c.hybrid_id, c.component_id, c.fraction) for c in components] == [
         ("jamba", "mamba", 0.875),
         ("jamba", "transformer", 0.125),
     ]
     assert records["mamba"]["hyperparameters"] == {"n": {"meaning": "state dimension", "value": 16.0}}
-    assert records["mamba"]["classification"]["bound"]["max_pairs"] > 0
+    assert records["mamba"]["bound"]["max_pairs"] > 0 and records["mamba"]["max_pairs"] > 0
+    assert records["transformer"]["authors"] == ["Ashish Vaswani", "Noam Shazeer", "others"]
+
+
+def test_the_recipe_reading_is_stored_beside_the_fixed_one(engine, registry_file):
+    """web-model's paper grows its window w with T: EC with fixed knobs, none under the recipe; entries
+    without a recipe have no second reading."""
+    ensure_database(engine, registry_file)
+    with read_transaction(engine) as connection:
+        fixed = {r["id"]: r for r in run_query(connection, Filters())}
+        grown = {r["id"]: r for r in run_query(connection, Filters(reading="recipe"))}
+    assert (fixed["web-model"]["placement"], fixed["web-model"]["recipe_placement"]) == ("EC", "none")
+    assert fixed["web-model"]["reading"] == "fixed"
+    web = grown["web-model"]
+    assert (web["placement"], web["efficient"], web["compact"], web["reading"]) == ("none", False, False, "recipe")
+    assert web["position"] == pytest.approx([1 / 3, 1 / 3, 1 / 3]) and web["state_growth"] == "T"
+    for arch_id in ("mamba", "transformer", "jamba"):
+        assert fixed[arch_id]["recipe_placement"] is None and grown[arch_id] == fixed[arch_id]
+    assert ids(engine, reading="recipe", efficient=True, compact=True) == ["mamba", "retnet"]
+    assert ids(engine, reading="recipe", placements=("none",)) == ["web-model"]
+    assert ids(engine, placements=("none",)) == []
+
+
+def test_tags_filter_all_must_match(engine, registry_file):
+    ensure_database(engine, registry_file)
+    assert ids(engine, tags=("gating",)) == ["mamba"]
+    assert ids(engine, tags=("selective", "gating")) == ["mamba"]
+    assert ids(engine, tags=("selective", "decay")) == []
+    assert ids(engine, tags=("kv-cache",), recall=True) == ["transformer"]
+    with pytest.raises(ValueError, match="unknown tag 'no-such-tag'"):
+        ids(engine, tags=("no-such-tag",))
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"year_from": 2**63},
+        {"limit": 10**30},
+        {"year_to": -(2**64)},
+        {"search": "x" * 201},
+        {"search": "ssm\x00"},
+        {"families": ("ssm\x00",)},
+        {"reading": "sideways"},
+    ],
+    ids=repr,
+)
+def test_filters_no_database_could_answer_are_refused(engine, registry_file, filters):
+    ensure_database(engine, registry_file)
+    with pytest.raises(ValueError):
+        ids(engine, **filters)
+
+
+def test_the_registry_path_is_stored_without_local_directories(engine, registry_file):
+    from archclass.paths import registry_path
+
+    ensure_database(engine, registry_file)
+    with read_transaction(engine) as connection:
+        assert sync_module.read_meta(connection)["registry_path"] == "registry.yaml"  # a file outside the checkout
+    sync_registry(engine, registry_path())
+    with read_transaction(engine) as connection:
+        assert sync_module.read_meta(connection)["registry_path"] == "data/architectures.yaml"
 
 
 def test_sync_twice_gives_identical_tables(engine, registry_file):
@@ -119,16 +171,16 @@ def test_a_sync_that_fails_midway_leaves_the_old_data(engine, registry_file, reg
     calls: list[str] = []
     real_insert = sync_module._insert
 
-    def failing_insert(connection, table_name, rows):
-        calls.append(table_name)
-        if len(calls) == 3:  # architectures and aliases are already written (and the old rows deleted)
+    def failing_insert(connection, model, rows):
+        calls.append(table(model).name)
+        if len(calls) == 3:  # architectures and tags are already written (and the old rows deleted)
             raise RuntimeError("injected failure")
-        real_insert(connection, table_name, rows)
+        real_insert(connection, model, rows)
 
     monkeypatch.setattr(sync_module, "_insert", failing_insert)
     with pytest.raises(RuntimeError, match="injected failure"):
         sync_registry(engine, registry_b_file)
-    assert calls == ["architectures", "aliases", "hybrid_components"]
+    assert calls == ["architectures", "architecture_tags", "aliases"]
     assert snapshot(engine) == before
     monkeypatch.setattr(sync_module, "_insert", real_insert)
     sync_registry(engine, registry_b_file)
@@ -152,7 +204,8 @@ WRITER = textwrap.dedent(
     """
     import json, sys
     from archclass.db.engine import make_engine
-    from archclass.db.sync import ensure_database, sync_registry
+    from archclass.db.ready import ensure_database
+    from archclass.db.sync import sync_registry
     url, registry, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
     engine = make_engine(url)
     ensure_database(engine, registry)          # both race to create and migrate the empty database
@@ -217,6 +270,7 @@ def test_typed_filters(engine, registry_file):
     assert ids(engine, sort="year") == ["transformer", "web-model", "mamba", "retnet", "jamba"]
     assert ids(engine, sort="year", descending=True, limit=2) == ["jamba", "retnet"]
     assert ids(engine, sort="placement") == ["mamba", "retnet", "web-model", "jamba", "transformer"]
+    assert ids(engine, sort="placement", reading="recipe") == ["mamba", "retnet", "jamba", "transformer", "web-model"]
     assert ids(engine, search="RETENTIVE") == ["retnet"]  # an alias, case-insensitively
     assert ids(engine, search="ölfilter") == ["mamba"]  # non-ASCII case folding, on SQLite too
 
@@ -239,15 +293,21 @@ HOSTILE = [
 
 @pytest.mark.parametrize("value", HOSTILE, ids=lambda v: repr(v[:12]))
 def test_hostile_values_are_bound_parameters(engine, registry_file, value):
+    """Text filters reach SQL only as parameters; a text no database could hold (NUL, which PostgreSQL's text
+    refuses) or over the length limit is refused the same way on every backend, before any SQL."""
     ensure_database(engine, registry_file)
     before = snapshot(engine)
-    if "\x00" in value and engine.dialect.name == "postgresql":
-        pytest.skip("PostgreSQL text cannot contain NUL; the CLI never passes one")
-    assert ids(engine, families=(value,)) == []
-    assert ids(engine, placements=(value,)) == []
-    assert ids(engine, ids=(value,)) == []
-    literal = [i for i in IDS if value.casefold() in i or value.casefold() in _names()[i]]
-    assert ids(engine, search=value) == literal
+    refused = "\x00" in value or len(value) > 200
+    for filters in ({"families": (value,)}, {"placements": (value,)}, {"ids": (value,)}, {"search": value}):
+        if refused:
+            with pytest.raises(ValueError, match="longer than 200 characters or holds NUL"):
+                ids(engine, **filters)
+        elif "search" in filters:
+            assert ids(engine, **filters) == [
+                i for i in IDS if value.casefold() in i or value.casefold() in _names()[i]
+            ]
+        else:
+            assert ids(engine, **filters) == []
     assert snapshot(engine) == before
 
 

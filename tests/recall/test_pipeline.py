@@ -106,7 +106,7 @@ def test_every_run_is_stored_in_the_database(tmp_path):
     result = run_cli("recall", "--arch", "retnet", "--d-model", "16", "--seeds", "2", *TINY, "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     stored = recall_runs()
-    assert sorted(r["seed"] for r in stored) == [0, 1] and {r["arch_id"] for r in stored} == {"retnet"}
+    assert sorted(r.seed for r in stored) == [0, 1] and {r.arch_id for r in stored} == {"retnet"}
 
 
 def test_an_impossible_length_is_refused_before_training(tmp_path):

@@ -1,42 +1,25 @@
-"""Commands that use the database: db upgrade, db status, sync, query, export.
+"""Commands that use the database: db upgrade, db status, sync, query, export, datasette-metadata.
 
+Each command reads its options, calls one function of :mod:`archclass.db` and prints what it returns.
 The first of them to run creates the database (default: an SQLite file in the user data directory;
 ``--db`` or ``ARCHCLASS_DB`` for another file or any SQLAlchemy URL), migrates it to the newest schema
-and syncs it from the registry; later runs re-sync only when the registry changed. SQLAlchemy, SQLModel
-and Alembic are imported inside the command bodies so that ``archclass --help`` stays fast, and nothing
-here imports torch or matplotlib.
+and syncs it from the registry. SQLAlchemy, SQLModel and Alembic are imported inside the command bodies
+so that ``archclass --help`` stays fast, and nothing here imports torch or matplotlib.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from archclass.cli.options import DbOption, JsonOption, RegistryOption
+from archclass.cli.options import DbOption, JsonOption, RegistryOption, with_filters
 from archclass.cli.output import emit_json, stderr, stdout
 from archclass.errors import ArchclassError
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-    from archclass.filters import Filters
-
-#: Longest value accepted for a text filter; longer values are refused with a one-line usage error.
-MAX_FILTER_CHARS = 200
-
-
-class SortKey(StrEnum):
-    id = "id"
-    name = "name"
-    year = "year"
-    family = "family"
-    placement = "placement"
+from archclass.filters import Filters  # at run time: with_filters resolves the annotation
 
 
 class QueryFormat(StrEnum):
@@ -52,166 +35,211 @@ class ExportFormat(StrEnum):
     bibtex = "bibtex"
 
 
-def _short(value: str) -> str:
-    """A value as it may appear in an error message: quoted, escaped, and cut to a readable length."""
-    shown = repr(value[:40])
-    return shown + (f" (cut from {len(value)} characters)" if len(value) > 40 else "")
+def db_upgrade(db: DbOption = None, json_: JsonOption = False) -> None:
+    """Create the database if needed and migrate it to the newest schema.
+
+    Never downgrades: a database written by a newer archclass, or not by archclass at all, is refused and
+    left as it is.
+    """
+    from archclass.db.migrate import upgrade_database
+
+    report = upgrade_database(db)
+    if json_:
+        emit_json(report.as_dict())
+    elif report.upgraded:
+        before = report.previous_revision or "an empty database"
+        _say(f"{report.database}: upgraded from {before} to {report.current_revision} (head)")
+    else:
+        _say(f"{report.database}: already at head {report.head_revision}")
 
 
-def _families(values: list[str] | None) -> list[str]:
-    from archclass.schema import FAMILIES
+def db_status(db: DbOption = None, registry_file: RegistryOption = None, json_: JsonOption = False) -> None:
+    """Show where the database is, its schema revision and the code's head, the registry hash it was
+    synced from, and how many entries, probe runs and recall runs it holds. Creates nothing.
 
-    result = []
-    for value in values or []:
-        key = value.strip().casefold()
-        if key not in FAMILIES:
-            raise typer.BadParameter(f"unknown family {_short(value)}; choose from {', '.join(FAMILIES)}")
-        result.append(key)
-    return result
+    Exit code 1 when the database was written by a newer archclass or by another program, or the registry
+    cannot be read.
+    """
+    from archclass.db.status import database_status
 
-
-def _placements(values: list[str] | None) -> list[str]:
-    from archclass.classifier import PLACEMENTS
-
-    canonical = {p.casefold(): p for p in PLACEMENTS}
-    result = []
-    for value in values or []:
-        key = value.strip().casefold()
-        if key not in canonical:
-            raise typer.BadParameter(f"unknown placement {_short(value)}; choose from {', '.join(PLACEMENTS)}")
-        result.append(canonical[key])
-    return result
+    report = database_status(db, registry_file)
+    if json_:
+        emit_json(report.as_dict())
+    else:
+        for line in report.lines():
+            _say(line)
+        if report.error:
+            stderr.print(f"error: {report.error}", markup=False, soft_wrap=True)
+    if report.error:
+        raise typer.Exit(1)
 
 
-def _search(value: str | None) -> str | None:
-    if value is not None and len(value) > MAX_FILTER_CHARS:
-        raise typer.BadParameter(f"search text is {len(value)} characters; at most {MAX_FILTER_CHARS} are allowed")
-    return value or None
+def sync(
+    db: DbOption = None,
+    registry_file: RegistryOption = None,
+    results: Annotated[
+        bool,
+        typer.Option(
+            "--results",
+            help="Also load the measured probe and recall runs committed under results/ (replacing those "
+            "loaded from the same files before).",
+        ),
+    ] = False,
+    json_: JsonOption = False,
+) -> None:
+    """Validate the registry and replace the database's copy of it in one transaction.
+
+    Every entry is validated and classified before anything is written, so a bad entry changes nothing; a
+    failure while writing rolls the whole sync back. Queries sync automatically when the registry
+    changes, so this is rarely needed by hand; --results is how the committed measurements get in.
+    """
+    from archclass.db.sync import sync_database
+
+    result = sync_database(db, registry_file, results=results)
+    if json_:
+        emit_json(result.as_dict())
+        return
+    rows = result.counts
+    change = "registry changed" if result.changed else "registry unchanged"
+    _say(
+        f"synced {rows['architectures']} entries ({rows['aliases']} aliases, {rows['architecture_tags']} tags, "
+        f"{rows['hybrid_components']} hybrid components, {rows['rule_firings']} rule firings) from "
+        f"{result.registry} into {result.url} in {result.seconds:.2f} s ({change})"
+    )
+    for source, count in (result.results or {}).items():
+        _say(f"loaded {count} runs from {source}")
 
 
-EfficientOption = Annotated[
-    Optional[bool], typer.Option("--efficient/--not-efficient", help="Only (not) efficient: O(1) work per step.")
-]
-CompactOption = Annotated[
-    Optional[bool], typer.Option("--compact/--not-compact", help="Only (not) compact: O(1) state scalars.")
-]
-RecallOption = Annotated[
-    Optional[bool], typer.Option("--recall/--no-recall", help="Only architectures with (without) Theta(T) recall.")
-]
-HybridOption = Annotated[
-    Optional[bool], typer.Option("--hybrid/--pure", help="Only hybrids (compositions), or only pure architectures.")
-]
-PlacementOption = Annotated[
-    Optional[list[str]],
-    typer.Option(
-        "--placement",
-        "-p",
-        callback=_placements,
-        metavar="EC|ER|CR|E|C|R|none",
-        help="Only this edge or vertex of the triangle (repeatable; case-insensitive).",
-    ),
-]
-FamilyOption = Annotated[
-    Optional[list[str]],
-    typer.Option("--family", "-f", callback=_families, help="Only this family, e.g. ssm, hybrid (repeatable)."),
-]
-YearFromOption = Annotated[Optional[int], typer.Option("--year-from", min=0, help="Published in or after this year.")]
-YearToOption = Annotated[Optional[int], typer.Option("--year-to", min=0, help="Published in or before this year.")]
-SearchOption = Annotated[
-    Optional[str],
-    typer.Option(
-        "--search",
-        "-s",
-        callback=_search,
-        help="Case-insensitive substring of the id, name or an alias (matched literally: % and _ are "
-        "ordinary characters).",
-    ),
-]
-SortOption = Annotated[SortKey, typer.Option("--sort", help="Sort by this column (then by id).")]
-DescendingOption = Annotated[bool, typer.Option("--desc", help="Sort in descending order.")]
-LimitOption = Annotated[Optional[int], typer.Option("--limit", min=1, help="At most this many rows.")]
+@with_filters
+def query(
+    filters: Filters,
+    format_: Annotated[QueryFormat, typer.Option("--format", help="Output format.")] = QueryFormat.table,
+    json_: Annotated[bool, typer.Option("--json", help="Short for --format json.")] = False,
+    db: DbOption = None,
+    registry_file: RegistryOption = None,
+) -> None:
+    """Select architectures from the database by their properties and placement.
+
+    Filters combine with AND; a repeated --family or --placement matches any of its values, a repeated
+    --tag all of them. The database is created and synced from the registry on first use, and re-synced
+    when the registry changes. JSON output is a list of records (id, name, title, authors, year, family,
+    tags, placement, efficient, compact, recall, hybrid, per_step_compute, state_size, compute_growth,
+    state_growth, confidence, position, max_pairs, reading, recipe_placement, arxiv, url); CSV has the
+    same columns, position as position_e, position_c, position_r.
+    """
+    from archclass.db.export import query_csv
+    from archclass.db.query import query_database
+
+    if json_ and format_ not in (QueryFormat.table, QueryFormat.json):
+        raise typer.BadParameter(f"--json conflicts with --format {format_.value}", param_hint="--json")
+    chosen = QueryFormat.json if json_ else format_
+    records = query_database(filters, db=db, registry=registry_file, notify=_notice)
+    if chosen is QueryFormat.json:
+        emit_json(records)
+    elif chosen is QueryFormat.csv:
+        sys.stdout.write(query_csv(records))
+    else:
+        _print_table(records)
 
 
-def _filters(
-    efficient: bool | None,
-    compact: bool | None,
-    recall: bool | None,
-    hybrid: bool | None,
-    placement: list[str] | None,
-    family: list[str] | None,
-    year_from: int | None,
-    year_to: int | None,
-    search: str | None,
-    sort: SortKey,
-    desc: bool,
-    limit: int | None,
-) -> Filters:
-    from archclass.filters import Filters
+@with_filters
+def export(
+    filters: Filters,
+    format_: Annotated[ExportFormat, typer.Option("--format", help="Output format.")] = ExportFormat.json,
+    json_: Annotated[bool, typer.Option("--json", help="Short for --format json.")] = False,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file.")] = None,
+    db: DbOption = None,
+    registry_file: RegistryOption = None,
+) -> None:
+    """Export the database's architectures (all, or those matching the query filters).
 
-    if year_from is not None and year_to is not None and year_from > year_to:
-        raise typer.BadParameter(f"--year-from {year_from} is after --year-to {year_to}", param_hint="--year-from")
-    return Filters(
-        efficient=efficient,
-        compact=compact,
-        recall=recall,
-        hybrid=hybrid,
-        placements=tuple(placement or ()),
-        families=tuple(family or ()),
-        year_from=year_from,
-        year_to=year_to,
-        search=search,
-        sort=sort.value,
-        descending=desc,
-        limit=limit,
+    json: the records of query --json with every other field added (aliases, summary, components,
+    hyperparameters, evidence, notes, the bound and the rules that fired); csv: one flat row each;
+    markdown: a table with links to the papers; bibtex: one @misc per cited paper with its title and
+    authors (arXiv papers with eprint and archivePrefix, others with howpublished).
+    """
+    import json
+
+    from archclass.db.export import records_bibtex, records_csv, records_markdown
+    from archclass.db.query import query_database
+
+    if json_ and format_ is not ExportFormat.json:
+        raise typer.BadParameter(f"--json conflicts with --format {format_.value}", param_hint="--json")
+    records = query_database(filters, db=db, registry=registry_file, full=True, notify=_notice)
+    render = {
+        ExportFormat.json: lambda: json.dumps(records, indent=2, ensure_ascii=False) + "\n",
+        ExportFormat.csv: lambda: records_csv(records),
+        ExportFormat.markdown: lambda: records_markdown(records),
+        ExportFormat.bibtex: lambda: records_bibtex(records),
+    }
+    _write(render[format_](), output)
+
+
+def datasette_metadata(
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 if OUTPUT differs from what would be written.")
+    ] = False,
+    database: Annotated[
+        str, typer.Option("--database", help="Datasette's name for the database: its file name without .db.")
+    ] = "archclass",
+) -> None:
+    """Write the Datasette metadata of the archclass database (YAML): titles, a description of every table and
+    column with its unit, default facets, hidden internal tables, and canned queries.
+
+    Use it with: datasette serve archclass.db --metadata datasette/metadata.yml
+    """
+    from archclass.db.datasette import metadata_yaml
+
+    text = metadata_yaml(database)
+    if check:
+        if output is None:
+            raise typer.BadParameter("--check needs --output", param_hint="--check")
+        if not output.is_file() or output.read_text(encoding="utf-8") != text:
+            raise ArchclassError(f"{output} is out of date; run: archclass datasette-metadata -o {output}")
+        _say(f"{output} is up to date")
+        return
+    _write(text, output)
+
+
+def register(app: typer.Typer) -> None:
+    db_app = typer.Typer(
+        name="db",
+        help="Create, upgrade and inspect the archclass database.\n\nExample: archclass db status",
+        no_args_is_help=True,
+        rich_markup_mode="rich",
+    )
+    app.add_typer(db_app, name="db")
+    db_app.command("upgrade", epilog="Example: archclass db upgrade --db ./archclass.db")(db_upgrade)
+    db_app.command("status", epilog="Example: archclass db status --json")(db_status)
+    app.command(epilog="Examples: archclass sync --json;  archclass sync --results")(sync)
+    app.command(
+        epilog=(
+            "Examples: archclass query --efficient --compact  (all compact and efficient models);  "
+            "archclass query --family ssm --sort year --json;  archclass query --tag delta-rule --format csv;  "
+            "archclass query --reading recipe --placement R"
+        )
+    )(query)
+    app.command(
+        epilog=(
+            "Examples: archclass export --format bibtex -o papers.bib;  "
+            "archclass export --format markdown --efficient --compact"
+        )
+    )(export)
+    app.command("datasette-metadata", epilog="Example: archclass datasette-metadata -o datasette/metadata.yml")(
+        datasette_metadata
     )
 
 
-@contextmanager
-def _database(db: str | None, registry: Path | None = None, *, sync: bool = True) -> Iterator[Engine]:
-    """The ready database (created, upgraded, synced); database errors become one line."""
-    from archclass.db import open_database
 
-    with _database_errors(db):
-        engine, result = open_database(db, registry, sync=sync)
-        try:
-            if result.created:
-                stderr.print(f"created database {_shown(engine)} (schema {result.head})", markup=False, soft_wrap=True)
-            elif result.upgraded_from:
-                stderr.print(
-                    f"upgraded database {_shown(engine)} from {', '.join(result.upgraded_from)} to {result.head}",
-                    markup=False,
-                    soft_wrap=True,
-                )
-            if result.synced is not None and not result.synced.skipped:
-                stderr.print(
-                    f"synced {result.synced.counts.get('architectures', 0)} entries from {result.synced.registry}",
-                    markup=False,
-                    soft_wrap=True,
-                )
-            yield engine
-        finally:
-            engine.dispose()
+def _say(line: str) -> None:
+    stdout.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-@contextmanager
-def _database_errors(db: str | None) -> Iterator[None]:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    try:
-        yield
-    except SQLAlchemyError as error:
-        from archclass.db import resolve_url
-        from archclass.db.engine import display_url
-
-        orig = getattr(error, "orig", None)
-        reason = str(orig if orig is not None else error).strip().splitlines()
-        raise ArchclassError(
-            f"database error on {display_url(resolve_url(db))}: {reason[0] if reason else type(error).__name__}"
-        ) from None
-
-
-def _shown(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
+def _notice(line: str) -> None:
+    stderr.print(line, markup=False, soft_wrap=True)
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -223,331 +251,25 @@ def _write(text: str, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
     except OSError as error:
         raise ArchclassError(f"cannot write {output}: {error.strerror}") from None
-    stderr.print(f"wrote {output}", markup=False, soft_wrap=True)
+    _notice(f"wrote {output}")
 
 
-def _status(db: str | None, registry: Path | None) -> tuple[dict[str, Any], str | None]:
-    """The status report, and an error line when the database is unusable by this archclass."""
-    from archclass.db import migrate, resolve_url
-    from archclass.db.engine import display_url, make_engine, read_transaction
-    from archclass.db.location import sqlite_file
-    from archclass.db.sync import SYNC_KEYS, read_meta, read_source
-
-    url = resolve_url(db)
-    report: dict[str, Any] = {
-        "database": display_url(url),
-        "exists": True,
-        "current_revision": None,
-        "head_revision": migrate.head_revision(),
-        "up_to_date": False,
-        "registry": None,
-        "registry_sha256": None,
-        "synced": None,
-        "in_step": False,
-        "entries": None,
-        "probe_runs": None,
-        "recall_runs": None,
-    }
-    problem = None
-    try:
-        source = read_source(registry)
-        report["registry"] = str(source.path)
-        report["registry_sha256"] = source.registry_sha256
-    except ArchclassError as error:
-        source = None
-        problem = str(error)
-    path = sqlite_file(url)
-    if path is not None and not path.exists():
-        report["exists"] = False
-        return report, problem
-    from sqlalchemy import func, inspect, select
-
-    from archclass.db.models import metadata
-
-    engine = make_engine(url)
-    try:
-        with _database_errors(db), read_transaction(engine) as connection:
-            current = migrate.current_revisions(connection)
-            report["current_revision"] = ", ".join(current) or None
-            try:
-                state = migrate.revision_state(connection)
-            except migrate.SchemaTooNew as error:
-                return report, str(error)
-            report["up_to_date"] = state.at_head
-            if not state.at_head:
-                return report, problem
-            meta = read_meta(connection)
-            report["synced"] = {
-                "registry": meta.get("registry_path"),
-                "registry_sha256": meta.get("registry_sha256"),
-                "synced_at": meta.get("synced_at"),
-                **{key: meta.get(key) for key in SYNC_KEYS if key != "registry_sha256"},
-            }
-            report["in_step"] = source is not None and all(meta.get(k) == v for k, v in source.fingerprint.items())
-            names = set(inspect(connection).get_table_names())
-            for key, table in (
-                ("entries", "architectures"),
-                ("probe_runs", "probe_runs"),
-                ("recall_runs", "recall_runs"),
-            ):
-                if table in names:
-                    report[key] = connection.execute(select(func.count()).select_from(metadata.tables[table])).scalar()
-    finally:
-        engine.dispose()
-    return report, problem
-
-
-def register(app: typer.Typer) -> None:
-    db_app = typer.Typer(
-        name="db",
-        help="Create, upgrade and inspect the archclass database.\n\nExample: archclass db status",
-        no_args_is_help=True,
-        rich_markup_mode="rich",
-    )
-    app.add_typer(db_app, name="db")
-
-    @db_app.command("upgrade", epilog="Example: archclass db upgrade --db ./archclass.db")
-    def db_upgrade(db: DbOption = None, json_: JsonOption = False) -> None:
-        """Create the database if needed and migrate it to the newest schema.
-
-        Never downgrades: a database written by a newer archclass is refused and left as it is.
-        """
-        from archclass.db import migrate, resolve_url
-        from archclass.db.engine import make_engine, read_transaction
-
-        engine = make_engine(resolve_url(db))
-        try:
-            with _database_errors(db):
-                with read_transaction(engine) as connection:
-                    before = migrate.revision_state(connection)
-                after = migrate.upgrade(engine)
-        finally:
-            engine.dispose()
-        result = {
-            "database": _shown(engine),
-            "previous_revision": ", ".join(before.current) or None,
-            "current_revision": ", ".join(after.current) or None,
-            "head_revision": after.head,
-            "upgraded": before.current != after.current,
-        }
-        if json_:
-            emit_json(result)
-        elif result["upgraded"]:
-            stdout.print(
-                f"{result['database']}: upgraded from {result['previous_revision'] or 'an empty database'} "
-                f"to {result['current_revision']} (head)",
-                markup=False,
-                soft_wrap=True,
-            )
-        else:
-            stdout.print(
-                f"{result['database']}: already at head {result['head_revision']}", markup=False, soft_wrap=True
-            )
-
-    @db_app.command("status", epilog="Example: archclass db status --json")
-    def db_status(db: DbOption = None, registry_file: RegistryOption = None, json_: JsonOption = False) -> None:
-        """Show where the database is, its schema revision and the code's head, the registry hash it was
-        synced from, and how many entries, probe runs and recall runs it holds. Creates nothing.
-
-        Exit code 1 when the database was written by a newer archclass or the registry cannot be read.
-        """
-        report, problem = _status(db, registry_file)
-        if json_:
-            emit_json({**report, "error": problem})
-        else:
-            lines = [f"database        {report['database']}"]
-            if not report["exists"]:
-                lines.append("                not created yet (the first query or sync creates it)")
-            lines.append(
-                f"revision        {report['current_revision'] or '-'} (head {report['head_revision']}"
-                + (", up to date)" if report["up_to_date"] else ")")
-            )
-            lines.append(f"registry        {report['registry'] or '-'}")
-            lines.append(f"registry sha256 {report['registry_sha256'] or '-'}")
-            synced = report["synced"] or {}
-            if synced.get("registry_sha256"):
-                lines.append(
-                    f"synced          {synced.get('synced_at')} from sha256 {synced['registry_sha256'][:12]}"
-                    + (" (in step)" if report["in_step"] else " (stale: the next query re-syncs)")
-                )
-            else:
-                lines.append("synced          never")
-            lines.append(f"entries         {report['entries'] if report['entries'] is not None else '-'}")
-            lines.append(f"probe runs      {report['probe_runs'] if report['probe_runs'] is not None else '-'}")
-            lines.append(f"recall runs     {report['recall_runs'] if report['recall_runs'] is not None else '-'}")
-            for line in lines:
-                stdout.print(line, markup=False, highlight=False, soft_wrap=True)
-        if problem:
-            if not json_:
-                stderr.print(f"error: {problem}", markup=False, soft_wrap=True)
-            raise typer.Exit(1)
-
-    @app.command(epilog="Example: archclass sync --json")
-    def sync(db: DbOption = None, registry_file: RegistryOption = None, json_: JsonOption = False) -> None:
-        """Validate the registry and replace the database's copy of it in one transaction.
-
-        Every entry is validated and classified before anything is written, so a bad entry changes
-        nothing; a failure while writing rolls the whole sync back. Queries sync automatically when the
-        registry changes, so this is rarely needed by hand.
-        """
-        from archclass.db import migrate, resolve_url
-        from archclass.db.engine import make_engine
-        from archclass.db.sync import sync_registry
-
-        engine = make_engine(resolve_url(db))
-        try:
-            with _database_errors(db):
-                migrate.upgrade(engine)
-                result = sync_registry(engine, registry_file, force=True)
-        finally:
-            engine.dispose()
-        summary = {**result.as_dict(), "database": _shown(engine)}
-        if json_:
-            emit_json(summary)
-            return
-        change = "registry changed" if result.changed else "registry unchanged"
-        stdout.print(
-            f"synced {summary['entries']} entries ({summary['rows']['aliases']} aliases, "
-            f"{summary['rows']['hybrid_components']} hybrid components, {summary['rows']['rule_firings']} rule "
-            f"firings) from {result.registry} into {summary['database']} in {result.seconds:.2f} s ({change})",
-            markup=False,
-            soft_wrap=True,
-        )
-
-    @app.command(
-        epilog=(
-            "Examples: archclass query --efficient --compact  (all compact and efficient models);  "
-            "archclass query --family ssm --sort year --json;  archclass query --placement R --format csv"
-        )
-    )
-    def query(
-        efficient: EfficientOption = None,
-        compact: CompactOption = None,
-        recall: RecallOption = None,
-        hybrid: HybridOption = None,
-        placement: PlacementOption = None,
-        family: FamilyOption = None,
-        year_from: YearFromOption = None,
-        year_to: YearToOption = None,
-        search: SearchOption = None,
-        sort: SortOption = SortKey.id,
-        desc: DescendingOption = False,
-        limit: LimitOption = None,
-        format_: Annotated[QueryFormat, typer.Option("--format", help="Output format.")] = QueryFormat.table,
-        json_: Annotated[bool, typer.Option("--json", help="Short for --format json.")] = False,
-        db: DbOption = None,
-        registry_file: RegistryOption = None,
-    ) -> None:
-        """Select architectures from the database by their properties and placement.
-
-        Filters combine with AND; a repeated --family or --placement matches any of its values. The
-        database is created and synced from the registry on first use, and re-synced when the registry
-        changes. JSON output is a list of objects with id, name, year, family, placement, efficient,
-        compact, recall, hybrid, arxiv, url, compute_growth, state_growth, position and max_pairs.
-        """
-        from archclass.db.engine import read_transaction
-        from archclass.db.export import query_csv
-        from archclass.db.query import run_query
-
-        if json_:
-            if format_ not in (QueryFormat.table, QueryFormat.json):
-                raise typer.BadParameter(f"--json conflicts with --format {format_.value}", param_hint="--json")
-            format_ = QueryFormat.json
-        filters = _filters(
-            efficient, compact, recall, hybrid, placement, family, year_from, year_to, search, sort, desc, limit
-        )
-        with _database(db, registry_file) as engine, _database_errors(db), read_transaction(engine) as connection:
-            rows = run_query(connection, filters)
-        if format_ is QueryFormat.json:
-            emit_json(rows)
-        elif format_ is QueryFormat.csv:
-            sys.stdout.write(query_csv(rows))
-        else:
-            _print_table(rows)
-
-    @app.command(
-        epilog=(
-            "Examples: archclass export --format bibtex -o papers.bib;  "
-            "archclass export --format markdown --efficient --compact"
-        )
-    )
-    def export(
-        format_: Annotated[ExportFormat, typer.Option("--format", help="Output format.")] = ExportFormat.json,
-        json_: Annotated[bool, typer.Option("--json", help="Short for --format json.")] = False,
-        output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file.")] = None,
-        efficient: EfficientOption = None,
-        compact: CompactOption = None,
-        recall: RecallOption = None,
-        hybrid: HybridOption = None,
-        placement: PlacementOption = None,
-        family: FamilyOption = None,
-        year_from: YearFromOption = None,
-        year_to: YearToOption = None,
-        search: SearchOption = None,
-        sort: SortOption = SortKey.id,
-        desc: DescendingOption = False,
-        db: DbOption = None,
-        registry_file: RegistryOption = None,
-    ) -> None:
-        """Export the database's architectures (all, or those matching the query filters).
-
-        json: every field with aliases, components, classification and the rules that fired; csv: one
-        flat row each; markdown: a table with links to the papers; bibtex: one @misc per cited paper
-        (arXiv papers with eprint and archivePrefix, others with howpublished).
-        """
-        import json
-
-        from archclass.db.engine import read_transaction
-        from archclass.db.export import records_bibtex, records_csv, records_markdown
-        from archclass.db.query import full_records
-
-        if json_ and format_ is not ExportFormat.json:
-            raise typer.BadParameter(f"--json conflicts with --format {format_.value}", param_hint="--json")
-        filters = _filters(
-            efficient, compact, recall, hybrid, placement, family, year_from, year_to, search, sort, desc, None
-        )
-        with _database(db, registry_file) as engine, _database_errors(db), read_transaction(engine) as connection:
-            records = full_records(connection, filters)
-        if format_ is ExportFormat.json:
-            text = json.dumps(records, indent=2, ensure_ascii=False) + "\n"
-        elif format_ is ExportFormat.csv:
-            text = records_csv(records)
-        elif format_ is ExportFormat.markdown:
-            text = records_markdown(records)
-        else:
-            text = records_bibtex(records)
-        _write(text, output)
-
-
-def _print_table(rows: list[dict[str, Any]]) -> None:
+def _print_table(records: list[dict[str, Any]]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    if not rows:
-        stderr.print("no architectures match", markup=False, soft_wrap=True)
+    if not records:
+        _notice("no architectures match")
         return
-    table = Table(
-        "id",
-        "name",
-        "year",
-        "family",
-        "placement",
-        "E",
-        "C",
-        "R",
-        "citation",
-        title=f"{len(rows)} architecture{'s' if len(rows) != 1 else ''}",
-    )
-    for row in rows:
-        flags = ["yes" if row[p] else "no" for p in ("efficient", "compact", "recall")]
-        citation = f"arXiv:{row['arxiv']}" if row["arxiv"] else (row["url"] or "")
-        table.add_row(
-            escape(row["id"]),
-            escape(row["name"]),
-            str(row["year"]),
-            escape(row["family"]),
-            row["placement"],
-            *flags,
-            escape(citation),
-        )
+    table = Table(title=f"{len(records)} architecture{'s' if len(records) != 1 else ''}")
+    table.add_column("id", no_wrap=True)  # never cut: it is what the user types next
+    for column in ("name", "year", "family", "placement", "E", "C", "R", "per step", "state", "confidence", "citation"):
+        table.add_column(column)
+    for record in records:
+        flags = ["yes" if record[p] else "no" for p in ("efficient", "compact", "recall")]
+        citation = f"arXiv:{record['arxiv']}" if record["arxiv"] else (record["url"] or "")
+        placement = record["placement"] + (" (recipe)" if record["reading"] == "recipe" else "")
+        cells = (record["id"], record["name"], str(record["year"]), record["family"], placement, *flags)
+        scaling = (record["per_step_compute"] or "hybrid", record["state_size"] or "hybrid", record["confidence"])
+        table.add_row(*(escape(cell) for cell in (*cells, *scaling, citation)))
     stdout.print(table)

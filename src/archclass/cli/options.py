@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from archclass.filters import SORT_KEYS
+from archclass.filters import READINGS, SORT_KEYS
 from archclass.vocabulary import FAMILIES, PLACEMENTS, TAGS
 
 if TYPE_CHECKING:
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 #: Longest value accepted for a text filter; longer values are refused with a one-line usage error.
 MAX_FILTER_CHARS = 200
+#: Upper bounds that keep numbers inside SQL integers: larger values are usage errors, not overflows.
+MAX_YEAR = 9999
+MAX_LIMIT = 2**31 - 1
 OUTPUT_FORMATS = ("table", "json", "csv")
 
 RegistryOption = Annotated[
@@ -147,8 +150,26 @@ _FILTERS: dict[str, tuple[Any, Any, Any]] = {
         None,
         _repeatable("--tag", "-t", "TAG", TAGS, "Only with this mechanism, e.g. delta-rule (repeatable: all)."),
     ),
-    "year_from": (Optional[int], None, typer.Option("--year-from", metavar="YEAR", help="Published in or after YEAR.")),
-    "year_to": (Optional[int], None, typer.Option("--year-to", metavar="YEAR", help="Published in or before YEAR.")),
+    "reading": (
+        str,
+        "fixed",
+        typer.Option(
+            "--reading",
+            metavar="READING",
+            callback=_choice(READINGS, "reading"),
+            help="fixed: knobs held constant; recipe: the paper's knobs grown with T (entries without one: fixed).",
+        ),
+    ),
+    "year_from": (
+        Optional[int],
+        None,
+        typer.Option("--year-from", min=0, max=MAX_YEAR, metavar="YEAR", help="Published in or after YEAR."),
+    ),
+    "year_to": (
+        Optional[int],
+        None,
+        typer.Option("--year-to", min=0, max=MAX_YEAR, metavar="YEAR", help="Published in or before YEAR."),
+    ),
     "search": (
         Optional[str],
         None,
@@ -162,7 +183,7 @@ _FILTERS: dict[str, tuple[Any, Any, Any]] = {
         ),
     ),
     "descending": (bool, False, typer.Option("--desc", help="Sort in descending order.")),
-    "limit": (Optional[int], None, typer.Option("--limit", min=1, metavar="N", help="At most N rows.")),
+    "limit": (Optional[int], None, typer.Option("--limit", min=1, max=MAX_LIMIT, metavar="N", help="At most N rows.")),
 }
 FILTER_PARAMETERS = [
     inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, option])

@@ -96,12 +96,15 @@ def write_transaction(engine: Engine, *, foreign_keys: bool = True) -> Iterator[
     and dropping the original, and with foreign keys enforced that DROP would cascade-delete the
     rows of child tables. Enforcement is switched off for the transaction (SQLite only allows that
     outside one), ``PRAGMA foreign_key_check`` must come back empty before the commit, and it is
-    switched on again afterwards.
+    switched on again afterwards. ``legacy_alter_table`` is on meanwhile, so that renaming the rebuilt
+    table back to its name does not trip over the views that use it (SQLite re-checks every view on a
+    rename and finds the original table already dropped).
     """
     with connect(engine) as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite and not foreign_keys:
             _pragma_outside_transaction(connection, "PRAGMA foreign_keys = OFF")
+            _pragma_outside_transaction(connection, "PRAGMA legacy_alter_table = ON")
         try:
             connection.execution_options(**{_WRITE: True})
             with connection.begin():
@@ -119,6 +122,7 @@ def write_transaction(engine: Engine, *, foreign_keys: bool = True) -> Iterator[
                         )
         finally:
             if sqlite and not foreign_keys:
+                _pragma_outside_transaction(connection, "PRAGMA legacy_alter_table = OFF")
                 _pragma_outside_transaction(connection, "PRAGMA foreign_keys = ON")
 
 
@@ -137,6 +141,23 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
     """One read-only snapshot (a deferred transaction on SQLite)."""
     with connect(engine) as connection, connection.begin():
         yield connection
+
+
+@contextmanager
+def database_errors(url: str) -> Iterator[None]:
+    """Database errors (SQLAlchemy's) raised inside become one-line ArchclassErrors naming URL, password hidden."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except SQLAlchemyError as error:
+        raise ArchclassError(f"database error on {display_url(url)}: {reason(error)}") from None
+
+
+def reason(error: Exception) -> str:
+    """The first line of a database error's own message (the driver's, when there is one)."""
+    orig = getattr(error, "orig", None)
+    return (str(orig if orig is not None else error).strip().splitlines() or [type(error).__name__])[0]
 
 
 @contextmanager

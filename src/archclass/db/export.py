@@ -6,52 +6,18 @@ import csv
 import io
 from typing import Any
 
-QUERY_COLUMNS = (
-    "id",
-    "name",
-    "year",
-    "family",
-    "placement",
-    "efficient",
-    "compact",
-    "recall",
-    "hybrid",
-    "arxiv",
-    "url",
-    "compute_growth",
-    "state_growth",
-    "position_e",
-    "position_c",
-    "position_r",
-    "max_pairs",
-)
-EXPORT_COLUMNS = (
-    "id",
-    "name",
+#: Export CSV columns besides the record's own: the flat extras (nested ones stay in the JSON export).
+_CSV_EXTRAS = (
     "aliases",
-    "year",
-    "arxiv",
-    "url",
-    "family",
-    "placement",
-    "efficient",
-    "compact",
-    "recall",
-    "hybrid",
-    "compute_growth",
-    "state_growth",
-    "position_e",
-    "position_c",
-    "position_r",
-    "per_step_compute",
-    "state_size",
+    "summary",
+    "state_scalars",
     "retrieval",
     "precision",
+    "claims",
     "components",
-    "confidence",
-    "summary",
     "evidence",
     "notes",
+    "reference",
 )
 
 
@@ -62,6 +28,8 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, list):
+        return ";".join(_cell(item) for item in value)
     return str(value)
 
 
@@ -74,38 +42,32 @@ def _csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def _flat_position(row: dict[str, Any]) -> dict[str, Any]:
-    position = row.get("position") or [None, None, None]
-    return {**row, "position_e": position[0], "position_c": position[1], "position_r": position[2]}
+def _flat(record: dict[str, Any]) -> dict[str, Any]:
+    """A record with its position as three columns and its components as 'arch:fraction' items."""
+    position = record.get("position") or [None, None, None]
+    flat = {**record, "position_e": position[0], "position_c": position[1], "position_r": position[2]}
+    if record.get("components"):
+        flat["components"] = [f"{c['arch']}:{c['fraction']:g}" for c in record["components"]]
+    return flat
 
 
-def query_csv(rows: list[dict[str, Any]]) -> str:
-    """Query results as CSV with a header row."""
-    return _csv(QUERY_COLUMNS, [_flat_position(row) for row in rows])
+def _columns(extras: tuple[str, ...] = ()) -> tuple[str, ...]:
+    from archclass.db.query import RECORD_FIELDS
+
+    columns: list[str] = []
+    for name in (*RECORD_FIELDS, *extras):
+        columns.extend(("position_e", "position_c", "position_r") if name == "position" else (name,))
+    return tuple(columns)
+
+
+def query_csv(records: list[dict[str, Any]]) -> str:
+    """Query records as CSV with a header row: the record's fields in order, lists joined with ';'."""
+    return _csv(_columns(), [_flat(record) for record in records])
 
 
 def records_csv(records: list[dict[str, Any]]) -> str:
-    """Full records flattened to one CSV row each (aliases and components joined with ';')."""
-    flat = []
-    for record in records:
-        verdict = record["classification"]
-        inference = record.get("inference") or {}
-        flat.append(
-            {
-                **record,
-                **{
-                    k: verdict[k]
-                    for k in ("placement", "efficient", "compact", "recall", "hybrid", "compute_growth", "state_growth")
-                },
-                "position_e": verdict["position"][0],
-                "position_c": verdict["position"][1],
-                "position_r": verdict["position"][2],
-                "aliases": ";".join(record["aliases"]),
-                "components": ";".join(f"{c['arch']}:{c['fraction']:g}" for c in record.get("components") or []),
-                **{k: inference.get(k) for k in ("per_step_compute", "state_size", "retrieval", "precision")},
-            }
-        )
-    return _csv(EXPORT_COLUMNS, flat)
+    """Export records as CSV: the query columns, then the flat extras (aliases, components, ...)."""
+    return _csv(_columns(_CSV_EXTRAS), [_flat(record) for record in records])
 
 
 def _md(value: Any) -> str:
@@ -128,14 +90,13 @@ def records_markdown(records: list[dict[str, Any]]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for record in records:
-        verdict = record["classification"]
-        flags = ["yes" if verdict[p] else "no" for p in ("efficient", "compact", "recall")]
+        flags = ["yes" if record[p] else "no" for p in ("efficient", "compact", "recall")]
         cells = [
             _md(record["id"]),
             _md(record["name"]),
             _md(record["year"]),
             _md(record["family"]),
-            _md(verdict["placement"]),
+            _md(record["placement"]),
             *flags,
             citation_link(record).replace("|", "\\|"),
         ]
@@ -173,9 +134,12 @@ def _tex_url(url: str) -> str:
 
 
 def records_bibtex(records: list[dict[str, Any]]) -> str:
-    """One ``@misc`` per cited paper: arXiv papers with eprint/archivePrefix, others with howpublished.
+    """One ``@misc`` per cited paper, with its title and authors: arXiv papers with eprint/archivePrefix,
+    others with howpublished.
 
-    Entries citing the same paper share one BibTeX entry, keyed by the first entry's id.
+    Entries citing the same paper share one BibTeX entry, keyed by the first entry's id. Where the
+    registry has no title yet, the entry's name stands in, and where it has no authors the field is left
+    out; a ``%`` comment line before the entry says so (BibTeX ignores text outside entries).
     """
     papers: dict[str, list[dict[str, Any]]] = {}
     for record in records:
@@ -184,10 +148,17 @@ def records_bibtex(records: list[dict[str, Any]]) -> str:
     blocks = []
     for group in papers.values():
         first = group[0]
-        fields: list[tuple[str, str]] = [
-            ("title", "{" + bibtex_escape(first["name"]) + "}"),
-            ("year", str(first["year"])),
-        ]
+        title = next((r["title"] for r in group if r.get("title")), None)
+        authors = next((r["authors"] for r in group if r.get("authors")), None)
+        missing = [what for what, value in (("title", title), ("authors", authors)) if not value]
+        comment = ""
+        if missing:
+            stand_in = "; the name stands in for the title" if title is None else ""
+            comment = f"% archclass: the registry has no {' or '.join(missing)} for {first['id']} yet{stand_in}\n"
+        fields: list[tuple[str, str]] = [("title", "{" + bibtex_escape(title or first["name"]) + "}")]
+        if authors:
+            fields.append(("author", " and ".join(_bib_author(name) for name in authors)))
+        fields.append(("year", str(first["year"])))
         if first.get("arxiv"):
             fields += [
                 ("eprint", first["arxiv"]),
@@ -199,5 +170,13 @@ def records_bibtex(records: list[dict[str, Any]]) -> str:
         ids = ", ".join(record["id"] for record in group)
         fields.append(("note", bibtex_escape(f"archclass registry: {ids}")))
         body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
-        blocks.append(f"@misc{{{first['id']},\n{body}\n}}\n")
+        blocks.append(f"{comment}@misc{{{first['id']},\n{body}\n}}\n")
     return "\n".join(blocks)
+
+
+def _bib_author(name: str) -> str:
+    """One author for BibTeX's ' and '-separated list; 'others' is BibTeX's own word for et al."""
+    if name.strip().casefold() == "others":
+        return "others"
+    escaped = bibtex_escape(name)
+    return "{" + escaped + "}" if " and " in f" {escaped.casefold()} " else escaped  # keep a name whole

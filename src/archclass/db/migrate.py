@@ -7,11 +7,13 @@ same lock as a sync and a failed migration is rolled back (SQLite and PostgreSQL
 transactional DDL).
 
 A database stamped with a revision this code does not know was written by a newer archclass: it is
-refused with :class:`SchemaTooNew` and never touched.
+refused with :class:`SchemaTooNew` and never touched; a database that is not archclass's at all is
+refused with :class:`archclass.db.identity.NotArchclassDatabase`.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,10 +71,15 @@ def head_revision(script_location: Path | str | None = None) -> str:
     return heads[0]
 
 
+#: A module-level ``revision = '0003'`` or ``down_revision: str | None = '0002'`` line of a version file.
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.MULTILINE)
+
+
 def static_head(script_location: Path | str | None = None) -> str | None:
-    """The head revision read from the version files with ``ast`` (no Alembic import: the fast path of
-    every query). None when a file does not declare its revisions as plain literals; callers then ask
-    Alembic. A test checks that this agrees with Alembic's own answer."""
+    """The head revision read from the version files' ``revision`` and ``down_revision`` lines (no Alembic
+    import, and no parsing of whole files: this is the fast path of every query). None when a file does
+    not declare them as one-line literals; callers then ask Alembic. A test checks that this agrees with
+    Alembic's own answer."""
     import ast
 
     from archclass.paths import migrations_dir
@@ -81,19 +88,8 @@ def static_head(script_location: Path | str | None = None) -> str | None:
     revisions: set[str] = set()
     parents: set[str] = set()
     try:
-        files = sorted(versions.glob("*.py"))
-        for file in files:
-            found: dict[str, object] = {}
-            target: ast.expr
-            for node in ast.parse(file.read_text(encoding="utf-8")).body:
-                if isinstance(node, ast.AnnAssign) and node.value is not None:
-                    target, value = node.target, node.value
-                elif isinstance(node, ast.Assign) and len(node.targets) == 1:
-                    target, value = node.targets[0], node.value
-                else:
-                    continue
-                if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
-                    found[target.id] = ast.literal_eval(value)
+        for file in sorted(versions.glob("*.py")):
+            found = {name: ast.literal_eval(value) for name, value in _REVISION_LINE.findall(file.read_text("utf-8"))}
             revision, down = found.get("revision"), found.get("down_revision")
             if not isinstance(revision, str):
                 return None
@@ -156,12 +152,15 @@ def _known(script: ScriptDirectory, revision: str) -> bool:
 
 
 def upgrade(engine: Engine, target: str = "head", script_location: Path | str | None = None) -> RevisionState:
-    """Upgrade to TARGET under the write lock; a database newer than the code is refused untouched."""
+    """Upgrade to TARGET under the write lock; a database newer than the code, or not archclass's, is
+    refused untouched."""
     from alembic import command
 
     from archclass.db.engine import write_transaction
+    from archclass.db.identity import identify
 
     with write_transaction(engine, foreign_keys=False) as connection:
+        identify(connection)
         state = revision_state(connection, script_location)
         if target == "head" and state.at_head:
             return state
@@ -174,8 +173,50 @@ def downgrade(engine: Engine, target: str, script_location: Path | str | None = 
     from alembic import command
 
     from archclass.db.engine import write_transaction
+    from archclass.db.identity import identify
 
     with write_transaction(engine, foreign_keys=False) as connection:
+        identify(connection)
         state = revision_state(connection, script_location)
         command.downgrade(alembic_config(connection, script_location), target)
         return RevisionState(current_revisions(connection), state.head)
+
+
+@dataclass(frozen=True)
+class UpgradeReport:
+    """What ``archclass db upgrade`` did."""
+
+    database: str
+    previous_revision: str | None
+    current_revision: str | None
+    head_revision: str
+
+    @property
+    def upgraded(self) -> bool:
+        return self.previous_revision != self.current_revision
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "database": self.database,
+            "previous_revision": self.previous_revision,
+            "current_revision": self.current_revision,
+            "head_revision": self.head_revision,
+            "upgraded": self.upgraded,
+        }
+
+
+def upgrade_database(db: str | None = None) -> UpgradeReport:
+    """Create the database ``db`` (URL or path) if needed and upgrade it to head; never downgrades."""
+    from archclass.db.engine import database_errors, display_url, make_engine, read_transaction
+    from archclass.db.location import resolve_url
+
+    url = resolve_url(db)
+    engine = make_engine(url)
+    try:
+        with database_errors(url):
+            with read_transaction(engine) as connection:
+                before = stamped_revisions(connection)
+            after = upgrade(engine)
+    finally:
+        engine.dispose()
+    return UpgradeReport(display_url(url), ", ".join(before) or None, ", ".join(after.current) or None, after.head)

@@ -24,12 +24,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from archclass.db.values import finite, jsonable
 from archclass.errors import Issue, RegistryError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
+    from archclass.classifier import Classification
+    from archclass.db.models import Base
     from archclass.registry import Registry
+    from archclass.schema import Architecture
 
 #: meta keys whose values decide whether the database is in step with the registry.
 SYNC_KEYS = ("registry_sha256", "rules_sha256", "archclass_version")
@@ -49,6 +53,17 @@ class RegistrySource:
     archclass_version: str
 
     @property
+    def shown_path(self) -> str:
+        """The registry file as the database records it: relative to the archclass checkout when it is in
+        one, else its name alone (a database is shared and published; a local absolute path is not)."""
+        from archclass.paths import SOURCE_ROOT
+
+        try:
+            return self.path.relative_to(SOURCE_ROOT).as_posix()
+        except ValueError:
+            return self.path.name
+
+    @property
     def fingerprint(self) -> dict[str, str]:
         return {
             "registry_sha256": self.registry_sha256,
@@ -66,6 +81,7 @@ class SyncResult:
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     skipped: bool = False  # another process had already synced the same registry
+    results: dict[str, int] | None = None  # runs loaded by `sync --results`, by results file
 
     @property
     def changed(self) -> bool:
@@ -80,6 +96,7 @@ class SyncResult:
             "changed": self.changed,
             "entries": self.counts.get("architectures", 0),
             "rows": self.counts,
+            "results": self.results,
             "seconds": round(self.seconds, 4),
         }
 
@@ -123,72 +140,93 @@ def load_source(source: RegistrySource) -> Registry:
     return registry
 
 
-def registry_rows(registry: Registry) -> dict[str, list[dict[str, Any]]]:
-    """Every registry-derived row, by table, in insertion order (parents before children)."""
+def registry_rows(registry: Registry) -> dict[type[Base], list[dict[str, Any]]]:
+    """Every registry-derived row, by table, parents before children."""
+    from archclass.db.models import REGISTRY_TABLES
+
+    rows: dict[type[Base], list[dict[str, Any]]] = {model: [] for model in REGISTRY_TABLES}
+    for entry in registry:
+        for model, entry_rows in _entry_rows(entry, registry).items():
+            rows[model].extend(entry_rows)
+    return rows
+
+
+def _entry_rows(entry: Architecture, registry: Registry) -> dict[type[Base], list[dict[str, Any]]]:
     from archclass import __version__
     from archclass.classifier import classify_entry
+    from archclass.db.models import (
+        AliasRow,
+        ArchitectureRow,
+        ArchitectureTagRow,
+        ClassificationRow,
+        HybridComponentRow,
+        RuleFiringRow,
+    )
 
-    rows: dict[str, list[dict[str, Any]]] = {
-        "architectures": [],
-        "aliases": [],
-        "hybrid_components": [],
-        "classifications": [],
-        "rule_firings": [],
+    inference = entry.inference
+    result = classify_entry(entry, registry)
+    bound = result.bound
+    recipe = _recipe_reading(entry, registry, result)
+    architecture = {
+        "id": entry.id,
+        "name": entry.name,
+        "title": entry.title,
+        "authors": list(entry.authors) if entry.authors is not None else None,
+        "year": entry.year,
+        "arxiv": entry.arxiv,
+        "url": entry.url,
+        "family": str(entry.family),
+        "summary": entry.summary,
+        "hybrid": entry.is_hybrid,
+        "per_step_compute": inference.per_step_compute if inference else None,
+        "state_size": inference.state_size if inference else None,
+        "state_scalars": inference.state_scalars if inference else None,
+        "retrieval": inference.retrieval if inference else None,
+        "precision": inference.precision if inference else None,
+        "claims": list(inference.claims) if inference else None,
+        "hyperparameters": {
+            symbol: spec if isinstance(spec, str) else spec.model_dump(mode="json", exclude_none=True)
+            for symbol, spec in entry.hyperparameters.items()
+        },
+        "evidence": entry.evidence,
+        "confidence": entry.confidence,
+        "notes": entry.notes,
+        "reference": entry.reference,
     }
-    for entry in registry:
-        inference = entry.inference
-        rows["architectures"].append(
-            {
-                "id": entry.id,
-                "name": entry.name,
-                "year": entry.year,
-                "arxiv": entry.arxiv,
-                "url": entry.url,
-                "family": entry.family,
-                "summary": entry.summary,
-                "hybrid": entry.is_hybrid,
-                "per_step_compute": inference.per_step_compute if inference else None,
-                "state_size": inference.state_size if inference else None,
-                "state_scalars": inference.state_scalars if inference else None,
-                "retrieval": inference.retrieval if inference else None,
-                "precision": inference.precision if inference else None,
-                "claims": list(inference.claims) if inference else None,
-                "hyperparameters": {
-                    symbol: spec if isinstance(spec, str) else spec.model_dump(mode="json", exclude_none=True)
-                    for symbol, spec in entry.hyperparameters.items()
-                },
-                "evidence": entry.evidence,
-                "confidence": entry.confidence,
-                "notes": entry.notes,
-                "reference": entry.reference,
-            }
-        )
-        rows["aliases"].extend({"arch_id": entry.id, "alias": alias} for alias in entry.aliases)
-        rows["hybrid_components"].extend(
+    classification = {
+        "arch_id": entry.id,
+        "efficient": result.efficient,
+        "compact": result.compact,
+        "recall": result.recall,
+        "placement": result.placement,
+        "position_e": float(result.position[0]),
+        "position_c": float(result.position[1]),
+        "position_r": float(result.position[2]),
+        "compute_growth": result.compute_growth,
+        "state_growth": result.state_growth,
+        "max_pairs": finite(bound.get("max_pairs")) if bound and bound.get("evaluated") else None,
+        "bound": jsonable(bound) if bound is not None else None,
+        "recipe_efficient": recipe.efficient if recipe else None,
+        "recipe_compact": recipe.compact if recipe else None,
+        "recipe_recall": recipe.recall if recipe else None,
+        "recipe_placement": recipe.placement if recipe else None,
+        "recipe_position_e": float(recipe.position[0]) if recipe else None,
+        "recipe_position_c": float(recipe.position[1]) if recipe else None,
+        "recipe_position_r": float(recipe.position[2]) if recipe else None,
+        "recipe_compute_growth": recipe.compute_growth if recipe else None,
+        "recipe_state_growth": recipe.state_growth if recipe else None,
+        "archclass_version": __version__,
+    }
+    return {
+        ArchitectureRow: [architecture],
+        ArchitectureTagRow: [{"arch_id": entry.id, "tag": str(tag)} for tag in dict.fromkeys(entry.tags)],
+        AliasRow: [{"arch_id": entry.id, "alias": alias} for alias in entry.aliases],
+        HybridComponentRow: [
             {"hybrid_id": entry.id, "component_id": c.arch, "ordinal": i, "fraction": c.fraction}
             for i, c in enumerate(entry.components or [])
-        )
-        result = classify_entry(entry, registry)
-        bound = result.bound
-        rows["classifications"].append(
-            {
-                "arch_id": entry.id,
-                "efficient": result.efficient,
-                "compact": result.compact,
-                "recall": result.recall,
-                "placement": result.placement,
-                "position_e": float(result.position[0]),
-                "position_c": float(result.position[1]),
-                "position_r": float(result.position[2]),
-                "compute_growth": result.compute_growth,
-                "state_growth": result.state_growth,
-                "hybrid": result.hybrid,
-                "max_pairs": _finite(bound.get("max_pairs")) if bound and bound.get("evaluated") else None,
-                "bound": _jsonable(bound) if bound is not None else None,
-                "archclass_version": __version__,
-            }
-        )
-        rows["rule_firings"].extend(
+        ],
+        ClassificationRow: [classification],
+        RuleFiringRow: [
             {
                 "arch_id": entry.id,
                 "ordinal": i,
@@ -198,48 +236,51 @@ def registry_rows(registry: Registry) -> dict[str, list[dict[str, Any]]]:
                 "explanation": firing.explanation,
             }
             for i, firing in enumerate(result.rules)
-        )
-    return rows
+        ],
+    }
 
 
-def _finite(value: Any) -> float | None:
-    import math
+def _recipe_reading(entry: Architecture, registry: Registry, fixed: Classification) -> Classification | None:
+    """The second reading: the entry classified with the knobs its paper grows with T (``entry.recipe``).
 
-    if isinstance(value, int | float) and math.isfinite(value):
-        return float(value)
-    return None
+    ``Classification.recipe`` gives it where archclass.classify computes it; until then it is computed
+    here for entries with an ``inference`` block, by writing each recipe expression in place of its
+    symbol. A hybrid without a recipe of its own, and any entry without one, has no second reading (None).
+    """
+    import re
+
+    from archclass.classifier import TheoremViolation, classify_entry
+    from archclass.complexity import ComplexityError
+
+    given = getattr(fixed, "recipe", None)
+    if given is not None or not entry.recipe or entry.inference is None:
+        return given
+
+    def grown(text: str | None) -> str | None:
+        if text is None:
+            return None
+        for symbol, expression in entry.recipe.items():  # type: ignore[union-attr]
+            text = re.sub(rf"\b{re.escape(symbol)}\b", f"({expression})", text)
+        return text
+
+    inference = entry.inference.model_copy(
+        update={
+            "per_step_compute": grown(entry.inference.per_step_compute),
+            "state_size": grown(entry.inference.state_size),
+            "state_scalars": grown(entry.inference.state_scalars),
+        }
+    )
+    try:
+        return classify_entry(entry.model_copy(update={"inference": inference, "recipe": None}), registry)
+    except (ComplexityError, TheoremViolation):
+        return None
 
 
-def _jsonable(value: Any) -> Any:
-    """A JSON-safe copy: non-finite floats become None (PostgreSQL's json type refuses NaN and Infinity),
-    tensors and numpy scalars become lists and numbers, anything else unknown becomes its str()."""
-    import math
+def _insert(connection: Connection, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Insert ROWS into MODEL's table: COPY on PostgreSQL with psycopg, batched executemany elsewhere."""
+    from archclass.db.models import table as table_of
 
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    for method in ("tolist", "item"):
-        convert = getattr(value, method, None)
-        if callable(convert):
-            try:
-                return _jsonable(convert())
-            except Exception:  # noqa: BLE001, S112 - fall through to str()
-                continue
-    return str(value)
-
-
-def _insert(connection: Connection, table_name: str, rows: list[dict[str, Any]]) -> None:
-    """Insert ROWS into TABLE_NAME: COPY on PostgreSQL with psycopg, batched executemany elsewhere."""
-    from archclass.db.models import metadata
-
-    table = metadata.tables[table_name]
+    table = table_of(model)
     if not rows:
         return
     if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
@@ -279,18 +320,18 @@ def _copy(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> Non
 def read_meta(connection: Connection) -> dict[str, str]:
     from sqlalchemy import select
 
-    from archclass.db.models import metadata
+    from archclass.db.models import MetaRow, table
 
-    table = metadata.tables["meta"]
-    return {key: value for key, value in connection.execute(select(table.c.key, table.c.value))}
+    meta = table(MetaRow)
+    return {key: value for key, value in connection.execute(select(meta.c.key, meta.c.value))}
 
 
 def write_meta(connection: Connection, values: dict[str, str]) -> None:
-    from archclass.db.models import metadata
+    from archclass.db.models import MetaRow, table
 
-    table = metadata.tables["meta"]
-    connection.execute(table.delete().where(table.c.key.in_(list(values))))
-    connection.execute(table.insert(), [{"key": k, "value": v} for k, v in values.items()])
+    meta = table(MetaRow)
+    connection.execute(meta.delete().where(meta.c.key.in_(list(values))))
+    connection.execute(meta.insert(), [{"key": k, "value": v} for k, v in values.items()])
 
 
 def in_step(meta: dict[str, str], source: RegistrySource) -> bool:
@@ -298,25 +339,33 @@ def in_step(meta: dict[str, str], source: RegistrySource) -> bool:
 
 
 def write_registry(
-    connection: Connection, rows: dict[str, list[dict[str, Any]]], source: RegistrySource
+    connection: Connection, rows: dict[type[Base], list[dict[str, Any]]], source: RegistrySource
 ) -> dict[str, int]:
-    """Replace the registry-derived rows and meta, inside the caller's transaction."""
-    from archclass.db.models import REGISTRY_TABLES, metadata
+    """Replace the registry-derived rows and meta, inside the caller's transaction, and keep the runs'
+    links to architectures in step (the links are checked at commit: they are deferred foreign keys)."""
+    from sqlalchemy import select
 
-    for name in reversed(REGISTRY_TABLES):  # children first
-        connection.execute(metadata.tables[name].delete())
-    for name in REGISTRY_TABLES:
-        _insert(connection, name, rows[name])
+    from archclass.db.models import REGISTRY_TABLES, ArchitectureRow, table
+    from archclass.db.runs import relink_runs
+
+    architectures = table(ArchitectureRow)
+    before = set(connection.execute(select(architectures.c.id)).scalars())
+    for model in reversed(REGISTRY_TABLES):  # children first
+        connection.execute(table(model).delete())
+    for model in REGISTRY_TABLES:
+        _insert(connection, model, rows[model])
+    ids = {row["id"] for row in rows[ArchitectureRow]}
+    relink_runs(connection, present=ids, removed=before - ids)
     write_meta(
         connection,
         {
             **source.fingerprint,
-            "registry_path": str(source.path),
+            "registry_path": source.shown_path,
             "synced_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "entries": str(len(rows["architectures"])),
+            "entries": str(len(ids)),
         },
     )
-    return {name: len(rows[name]) for name in REGISTRY_TABLES}
+    return {model.__tablename__: len(rows[model]) for model in REGISTRY_TABLES}  # type: ignore[misc]
 
 
 def sync_registry(
@@ -331,13 +380,13 @@ def sync_registry(
     With ``force=False`` the write is skipped when, once the lock is held, the database turns out to
     be in step already (another process synced the same registry meanwhile).
     """
-    from archclass.db.engine import write_transaction
+    from archclass.db.engine import display_url, write_transaction
 
     started = time.perf_counter()
     source = source or read_source(registry_path)
     registry = load_source(source)  # raises RegistryError: nothing written
     rows = registry_rows(registry)
-    result = SyncResult(str(engine.url), str(source.path), source.registry_sha256, None)
+    result = SyncResult(display_url(str(engine.url)), str(source.path), source.registry_sha256, None)
     with write_transaction(engine) as connection:
         meta = read_meta(connection)
         result.previous_registry_sha256 = meta.get("registry_sha256")
@@ -350,48 +399,23 @@ def sync_registry(
     return result
 
 
-@dataclass
-class EnsureResult:
-    created: bool = False
-    upgraded_from: tuple[str, ...] | None = None
-    synced: SyncResult | None = None
-    head: str = ""
-
-
-def ensure_database(
-    engine: Engine,
-    registry_path: Path | str | None = None,
-    *,
-    sync: bool = True,
-    upgrade: bool = True,
-) -> EnsureResult:
-    """Make the database usable: refuse a newer schema, upgrade an older or empty one to head, and
-    re-sync from the registry if it (or the rules, or archclass) changed since the last sync."""
+def sync_database(db: str | None = None, registry: Path | str | None = None, *, results: bool = False) -> SyncResult:
+    """``archclass sync``: upgrade the database ``db`` to head, replace its copy of the registry, and with
+    ``results`` load the measured runs committed under results/ (:mod:`archclass.db.results`)."""
     from archclass.db import migrate
-    from archclass.db.engine import read_transaction
+    from archclass.db.engine import database_errors, make_engine
+    from archclass.db.location import resolve_url
 
-    with read_transaction(engine) as connection:
-        head = migrate.static_head()
-        stamped = migrate.stamped_revisions(connection)
-        if head is not None and stamped == (head,):
-            state = migrate.RevisionState(stamped, head)  # the fast path: no Alembic import
-        else:
-            state = migrate.revision_state(connection)  # raises SchemaTooNew before anything is written
-        meta = read_meta(connection) if state.at_head and sync else {}
-    result = EnsureResult(head=state.head)
-    if not state.at_head:
-        if not upgrade:
-            from archclass.errors import ArchclassError
+    url = resolve_url(db)
+    engine = make_engine(url)
+    try:
+        with database_errors(url):
+            migrate.upgrade(engine)
+            result = sync_registry(engine, registry, force=True)
+            if results:
+                from archclass.db.results import load_committed_results
 
-            raise ArchclassError(
-                f"database schema is at {', '.join(state.current) or 'nothing'}, not {state.head}; "
-                "run 'archclass db upgrade'"
-            )
-        result.created = state.empty
-        result.upgraded_from = state.current
-        migrate.upgrade(engine)
-    if sync:
-        source = read_source(registry_path)
-        if not in_step(meta, source):
-            result.synced = sync_registry(engine, force=False, source=source)
+                result.results = load_committed_results(engine)
+    finally:
+        engine.dispose()
     return result
