@@ -126,6 +126,20 @@ def _print_classification(entry: Architecture, result: Classification) -> None:
     if result.bound is not None:
         stdout.print(f"  recall bound (E and C imply not R): {result.bound['formula']}")
         stdout.print(f"    {escape(_bound_sentence(result.bound))}", soft_wrap=True)
+    if result.recipe is not None:
+        _print_recipe(entry, result.recipe)
+
+
+def _print_recipe(entry: Architecture, recipe: Classification) -> None:
+    """The second reading: the paper's own recipe grows a knob with T (rules.yaml explains both)."""
+    from rich.markup import escape
+
+    grown = ", ".join(f"{symbol} = {formula}" for symbol, formula in (entry.recipe or {}).items())
+    stdout.print(f"  the paper's recipe ({escape(grown) or 'from its components'}): [bold]{recipe.placement}[/]")
+    stdout.print(f"    per-step compute {grows(recipe.compute_growth)}; state {grows(recipe.state_growth)}")
+    for firing in recipe.rules:
+        mark = "+" if firing.value else "-"
+        stdout.print(f"    {mark} {firing.property:9} [cyan]{firing.rule}[/]", soft_wrap=True)
 
 
 def _bound_sentence(bound: dict[str, Any]) -> str:
