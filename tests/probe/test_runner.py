@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs torch: pip install -e '.[probe]'")
 
 from torch import nn  # noqa: E402
 
 from archclass.errors import ArchclassError  # noqa: E402
-from archclass.probe.runner import load_module_class, probe_module  # noqa: E402
+from archclass.probe.runner import probe_module  # noqa: E402
+from archclass.probe.targets import load_module_class  # noqa: E402
 
 from ..conftest import ROOT, run_cli  # noqa: E402
 
@@ -48,11 +49,12 @@ class FenwickLike(nn.Module):
         return blocks.sum(1), {"blocks": blocks, "t": t}
 
     def forward(self, x):
-        raise NotImplementedError
+        counts = torch.tensor([bin(t).count("1") for t in range(1, x.shape[1] + 1)], dtype=x.dtype)
+        return x * counts[None, :, None]
 
 
 def test_constant_model_is_efficient_and_compact():
-    from examples_path import EMALayer  # type: ignore[import-not-found]
+    from ema_layer import EMALayer  # type: ignore[import-not-found]
 
     result = probe_module(EMALayer(8), label="ema", d_model=8, lengths=LENGTHS, repeats=3)
     assert result.fit["state"].growth == "constant" and result.fit["compute"].growth == "constant"
@@ -141,18 +143,69 @@ def test_readme_shows_the_example_module_exactly():
 
 
 def test_claims_check_every_reference_agrees_with_the_registry():
-    """`probe --all` at small lengths: measured E and C, and the exact state formulas, match the registry."""
+    """`probe --all` at small lengths: measured E and C, and the exact state formulas, match the registry;
+    a formula that cannot be checked says why (the entries that have none), none is skipped silently."""
     import json
 
     result = run_cli(
-        "probe", "--all", "--lengths", "64,128,256,512,1024", "--repeats", "2", "--json", "--no-store", timeout=900
+        "probe", "--all", "--lengths", "64,128,256,512,1024", "--repeats", "2", "--json", "--no-store", timeout=1500
     )
     assert result.returncode == 0, result.stderr[-2000:]
     results = json.loads(result.stdout)
-    assert len(results) >= 24
+    assert len(results) >= 30
+    unchecked = {}
     for probe in results:
         assert probe["registry"] is not None, probe["target"]
         assert probe["registry"]["agrees_all"], (probe["target"], probe["registry"])
-        formula = probe["registry"].get("state_formula")
-        if formula:
-            assert formula.get("agrees"), (probe["target"], formula)
+        formula = probe["registry"]["state_formula"]
+        if formula["checked"]:
+            assert formula["agrees"], (probe["target"], formula)
+        else:
+            unchecked[probe["target"]] = formula["reason"]
+            assert any(note.startswith("state formula not checked") for note in probe["notes"])
+    assert unchecked == {
+        "log-linear-attention": "registry entry log-linear-attention gives no exact state_scalars formula",
+        "native-sparse-attention": "registry entry native-sparse-attention gives no exact state_scalars formula",
+    }
+
+
+def test_a_cache_updated_in_place_is_measured_at_its_true_size():
+    from .stand_ins import InPlaceCacheAttention
+
+    result = probe_module(InPlaceCacheAttention(8, n_layers=2), label="cache", d_model=8, lengths=LENGTHS, repeats=3)
+    # Counting and timing call step many times; each call must get its own copy, or the cache grows.
+    assert [m.state_scalars for m in result.measurements] == [2 * 2 * 8 * t for t in LENGTHS]
+    assert [m.max_state_scalars for m in result.measurements] == [2 * 2 * 8 * t for t in LENGTHS]
+    assert result.modifies_input is True
+    assert any("modifies the state it is given in place" in note for note in result.notes)
+    assert result.fit["state"].growth == "linear" and result.classification["compact"] is False
+
+
+def test_a_dataclass_state_updated_in_place_is_constant_and_noted():
+    from .stand_ins import InPlaceDecay
+
+    result = probe_module(InPlaceDecay(8), label="decay", d_model=8, lengths=LENGTHS, repeats=3)
+    assert all(m.state_scalars == 8 for m in result.measurements)
+    assert result.modifies_input is True and result.classification["placement"] == "EC"
+
+
+def test_a_module_that_leaves_its_input_alone_says_so():
+    result = probe_module(GrowingCache(8), label="cache", d_model=8, lengths=LENGTHS, repeats=2)
+    assert result.modifies_input is False
+    assert "step leaves the state it is given unchanged" in result.notes
+
+
+def test_a_preallocated_buffer_counts_only_its_filled_part():
+    from .stand_ins import StaticCacheMean
+
+    result = probe_module(StaticCacheMean(8, capacity=1024), label="static", d_model=8, lengths=LENGTHS, repeats=2)
+    assert [m.state_scalars for m in result.measurements] == [8 * t for t in LENGTHS]
+    assert result.fit["state"].growth == "linear" and result.classification["compact"] is False
+    assert any("preallocated buffer of 1024 slots along axis 1" in note and ".length" in note for note in result.notes)
+
+
+def test_a_preallocated_buffer_without_a_length_is_refused():
+    from .stand_ins import StaticCacheMean
+
+    with pytest.raises(ArchclassError, match=r"\.data is a preallocated buffer .* cannot be known \(a static cache\)"):
+        probe_module(StaticCacheMean(8, capacity=1024, counted=False), label="s", d_model=8, lengths=LENGTHS)

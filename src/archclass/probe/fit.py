@@ -14,18 +14,18 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-GROWTH_CLASSES = ("constant", "polylog", "sublinear", "linear", "superlinear")
+from archclass.vocabulary import GrowthClass
 
 
 @dataclass(frozen=True)
 class Fit:
-    growth: str
+    growth: GrowthClass
     exponent: float
     r_squared: float
     points: int
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return {**asdict(self), "growth": str(self.growth)}
 
 
 def _least_squares(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
@@ -52,35 +52,35 @@ def fit_growth(lengths: Sequence[int], values: Sequence[float], *, exact: bool =
     upper = max(3, (len(ts) + 1) // 2)
     tail_t, tail_v = ts[-upper:], vs[-upper:]
     if exact and len(set(tail_v)) == 1:
-        return Fit("constant", 0.0, 1.0, len(ts))
+        return Fit(GrowthClass.CONSTANT, 0.0, 1.0, len(ts))
     if not exact:
         return _fit_noisy(ts, vs)
     base_t, base_v = ts[0], vs[0]
     rises = [(t - base_t, v - base_v) for t, v in zip(tail_t, tail_v, strict=True) if t > base_t and v > base_v]
     if len(rises) < 2:
         # Falling or flat-then-noisy values: nothing grows.
-        return Fit("constant", 0.0, 0.0, len(ts))
+        return Fit(GrowthClass.CONSTANT, 0.0, 0.0, len(ts))
     xs = [math.log(dt) for dt, _ in rises]
     ys = [math.log(dv) for _, dv in rises]
     exponent, r_squared = _least_squares(xs, ys)
     # Against log T: increments per doubling stay roughly equal when growth is logarithmic.
     log_slope, log_r2 = _least_squares([math.log(t) for t in tail_t], tail_v)
     logarithmic = exponent < 0.35 or (exponent < 0.6 and log_r2 > 0.995 and log_slope > 0 and r_squared < log_r2)
-    growth = "polylog" if logarithmic else _power_class(exponent)
+    growth = GrowthClass.POLYLOG if logarithmic else _power_class(exponent)
     return Fit(growth, round(exponent, 4), round(r_squared, 4), len(ts))
 
 
-def _power_class(exponent: float) -> str:
+def _power_class(exponent: float) -> GrowthClass:
     if exponent < 0.8:
-        return "sublinear"
-    return "linear" if exponent <= 1.2 else "superlinear"
+        return GrowthClass.SUBLINEAR
+    return GrowthClass.LINEAR if exponent <= 1.2 else GrowthClass.SUPERLINEAR
 
 
 def _fit_noisy(ts: list[float], vs: list[float]) -> Fit:
     """Wall time: the plain log-log slope over every length; noise of a few percent cannot make a
     slope below 0.2 over a 16x range of T, and nothing finer is claimed from timings."""
     if min(vs) <= 0:
-        return Fit("constant", 0.0, 0.0, len(ts))
+        return Fit(GrowthClass.CONSTANT, 0.0, 0.0, len(ts))
     exponent, r_squared = _least_squares([math.log(t) for t in ts], [math.log(v) for v in vs])
-    growth = "constant" if exponent < 0.2 else _power_class(exponent)
+    growth = GrowthClass.CONSTANT if exponent < 0.2 else _power_class(exponent)
     return Fit(growth, round(exponent, 4), round(r_squared, 4), len(ts))
