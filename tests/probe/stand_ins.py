@@ -129,3 +129,36 @@ class StaticCacheMean(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         counts = torch.arange(1, x.shape[1] + 1, dtype=x.dtype)[None, :, None]
         return self.proj(x.cumsum(1) / counts)
+
+
+class CarryChain(nn.Module):
+    """A constant state whose step does k more matrix products at positions t = 2^k - 1 (the carries
+    of a binary counter, as a Fenwick tree merges): cost O(log T), but only at those positions. The
+    extra products are multiplied by zero, so forward stays the plain decaying sum."""
+
+    def __init__(self, d_model: int, busy: tuple[int, int] | None = None) -> None:
+        super().__init__()
+        self.d_model, self.busy = d_model, busy
+        self.w = nn.Linear(d_model, d_model, bias=False)
+
+    def init_state(self, batch: int) -> dict:
+        return {"h": self.w.weight.new_zeros(batch, self.d_model), "t": 0}
+
+    def extra_products(self, t: int) -> int:
+        """Trailing one-bits of t, or, with `busy` = (start, stop), 8 inside that range and none outside."""
+        if self.busy is not None:
+            return 8 if self.busy[0] <= t < self.busy[1] else 0
+        return (~t & (t + 1)).bit_length() - 1
+
+    def step(self, x: Tensor, state: dict) -> tuple[Tensor, dict]:
+        h = 0.5 * state["h"] + self.w(x)
+        for _ in range(self.extra_products(state["t"])):
+            h = h + 0.0 * self.w(h)
+        return h, {"h": h, "t": state["t"] + 1}
+
+    def forward(self, x: Tensor) -> Tensor:
+        h, out = x.new_zeros(x.shape[0], self.d_model), []
+        for t in range(x.shape[1]):
+            h = 0.5 * h + self.w(x[:, t])
+            out.append(h)
+        return torch.stack(out, 1)

@@ -209,3 +209,44 @@ def test_a_preallocated_buffer_without_a_length_is_refused():
 
     with pytest.raises(ArchclassError, match=r"\.data is a preallocated buffer .* cannot be known \(a static cache\)"):
         probe_module(StaticCacheMean(8, capacity=1024, counted=False), label="s", d_model=8, lengths=LENGTHS)
+
+
+def test_a_cost_that_peaks_between_the_lengths_is_counted():
+    from .stand_ins import CarryChain
+
+    lengths = [137, 265, 521, 1033, 2057]  # none of them just after a power of two
+    result = probe_module(CarryChain(4), label="carries", d_model=4, lengths=lengths, repeats=1)
+    assert result.cost_positions["rule"] == "every position"
+    # The largest carry chain before T = 137 is at t = 127 (7 products), ..., before 2057 at 2047 (11).
+    flops_per_product = 2 * 4 * 4
+    base = result.measurements[0].max_step_flops - 7 * flops_per_product
+    assert [m.max_step_flops for m in result.measurements] == [base + k * flops_per_product for k in (7, 8, 9, 10, 11)]
+    assert result.fit["compute"].growth == "polylog" and result.classification["efficient"] is False
+    assert result.fit["state"].growth == "constant"
+
+
+def test_beyond_the_count_budget_seeded_positions_across_the_range_are_counted(monkeypatch):
+    from archclass.probe import runner
+
+    from .stand_ins import CarryChain
+
+    monkeypatch.setattr(runner, "COUNT_BUDGET", 200)
+    lengths = [128, 256, 512, 1024, 2048]
+    result = probe_module(CarryChain(4, busy=(600, 900)), label="busy", d_model=4, lengths=lengths, repeats=1)
+    counted = result.cost_positions["positions"]
+    assert "seeded positions spread log-uniformly" in result.cost_positions["rule"]
+    assert result.cost_positions["count"] == len(counted) + counted[0]
+    assert all(p in counted for p in range(2040, 2049))  # the window before a length
+    assert any(600 <= p < 900 for p in counted)  # a sampled position in the busy stretch, between lengths
+    flops = [m.max_step_flops for m in result.measurements]
+    assert flops[3] > flops[2] and flops[4] == flops[3]  # seen at 1024 and kept as the running maximum
+
+
+def test_lengths_spanning_too_little_are_flagged():
+    from ema_layer import EMALayer  # type: ignore[import-not-found]
+
+    result = probe_module(EMALayer(8), label="ema", d_model=8, lengths=[1000, 1100, 1300], repeats=1)
+    assert result.length_grid == {"points": 3, "span": 1.3, "too_narrow": True}
+    assert any("span 1.3x in 3 points" in note for note in result.notes)
+    wide = probe_module(EMALayer(8), label="ema", d_model=8, lengths=[16, 32, 64, 128], repeats=1)
+    assert wide.length_grid["too_narrow"] is False
