@@ -105,6 +105,9 @@ def unchecked_formulas(results: list[dict[str, Any]]) -> list[str]:
 def print_result(console: Console, result: dict[str, Any]) -> None:
     console.print(measurement_table(result))
     console.print(verdict(result), markup=False, soft_wrap=True)
+    positions = result.get("cost_positions") or {}
+    if positions.get("rule"):
+        console.print(f"step cost counted at {positions['rule']}", markup=False, soft_wrap=True)
     for note in result.get("notes", []):
         console.print(f"note: {note}", markup=False, soft_wrap=True)
 
