@@ -42,3 +42,22 @@ def test_an_impossible_length_is_refused_by_the_plan():
     pytest.importorskip("torch", reason="needs torch: pip install -e '.[probe]'")
     with pytest.raises(ArchclassError, match="shorter than 4 x pairs"):
         SweepSettings(archs=["retnet"], pairs=[8], seq_len=16).base()
+
+
+def test_a_report_from_a_notebook_merges_runs_and_checks_the_bound(tmp_path):
+    import json
+
+    pytest.importorskip("torch", reason="needs torch: pip install -e '.[probe]'")  # the summary's module
+
+    from archclass.recall import report
+
+    run = {
+        "arch": "retnet", "d_model": 16, "seed": 0, "vocab": 8, "seq_len": 16, "n_layers": 2, "overrides": {},
+        "accuracy": {"2": 1.0}, "capacity": 2, "state_scalars": 256, "state_bits": 8192, "bound_pairs": 900.0,
+        "tokens_per_second": 1.0, "steps_run": 4, "at_length": {},
+    }  # fmt: skip
+    (tmp_path / "a.jsonl").write_text(json.dumps(run) + "\n")
+    (tmp_path / "b.jsonl").write_text(json.dumps({**run, "seed": 1, "capacity": 1000}) + "\n")
+    merged = report([tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
+    assert len(merged.runs) == 2 and merged.rows[0]["seeds"] == 2
+    assert merged.violations == ["retnet d=16 seed=1 T=16: capacity 1000 > bound 900"]

@@ -6,6 +6,7 @@ From a notebook:
     result = recall(["retnet", "softmax-attention"], d_models=[64], pairs=[2, 4, 8], vocab=64, seeds=1)
     result.rows          # capacity per architecture and size, with its bound
     result.violations    # capacities above their own bound: must be empty
+    merged = report([Path("a/results.json"), Path("b/runs.partial.jsonl")])   # earlier sweeps, merged
 
 Importing this package does not import torch; calling `recall` does.
 """
@@ -40,3 +41,12 @@ def recall(
     if result is None:
         raise RuntimeError("recall() ran on a torchrun rank other than 0; rank 0 has the results")
     return result
+
+
+def report(sources: list[Path], *, out: Path | None = None, force: bool = False, **options: Any) -> RecallResult:
+    """Merge the runs of earlier sweeps (runs.partial.jsonl or results.json files) into one summary and
+    bound check. options: exclude [(arch, file name)], devices {file name: device}, accuracy, figure.
+    With `out`, the merged files are written there (an existing results.json only with force)."""
+    from archclass.recall.experiment import merge_report
+
+    return merge_report(list(sources), out=out, force=force, **options)
