@@ -35,3 +35,34 @@ def test_noisy_wall_time_within_five_percent_is_constant():
 def test_needs_three_points():
     with pytest.raises(ValueError):
         fit_growth([1, 2], [1, 2])
+
+
+STEPS = [64, 128, 256, 512, 1024, 2048]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [6, 6, 8, 8, 10, 10],  # a new peak every other doubling: flat between
+        [6, 7, 7, 9, 9, 11],
+        [max(bin(t).count("1") for t in range(1, length + 1)) for length in STEPS],  # a Fenwick tree's peak
+    ],
+)
+def test_a_logarithmic_staircase_is_polylog_not_a_power(values):
+    fit = fit_growth(STEPS, values)
+    assert fit.growth == "polylog" and fit.model == "log"
+
+
+def test_a_staircase_is_reported_and_fitted_through_its_corners():
+    lengths = [128, 192, 256, 384, 512, 768, 1024, 1536, 2048]
+    log_steps = fit_growth(lengths, [7, 7, 8, 8, 9, 9, 10, 10, 11])
+    assert (log_steps.growth, log_steps.shape) == ("polylog", "staircase")
+    doubling = fit_growth(lengths, [10, 10, 20, 20, 40, 40, 80, 80, 160])  # linear, seen once an octave
+    assert (doubling.growth, doubling.shape) == ("linear", "staircase")
+    assert doubling.exponent == pytest.approx(1.0)
+
+
+def test_residuals_of_both_models_are_reported():
+    fit = fit_growth(LENGTHS, [int(1000 * math.sqrt(t)) for t in LENGTHS])
+    assert set(fit.residuals) == {"log", "power"} and fit.residuals["power"] < fit.residuals["log"]
+    assert fit.as_dict()["growth"] == "sublinear"

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs torch: pip install -e '.[probe]'")
 
 from torch import nn  # noqa: E402
 
 from archclass.errors import ArchclassError  # noqa: E402
-from archclass.probe.runner import load_module_class, probe_module  # noqa: E402
+from archclass.probe.runner import probe_module  # noqa: E402
+from archclass.probe.targets import load_module_class  # noqa: E402
 
 from ..conftest import ROOT, run_cli  # noqa: E402
 
@@ -48,11 +49,12 @@ class FenwickLike(nn.Module):
         return blocks.sum(1), {"blocks": blocks, "t": t}
 
     def forward(self, x):
-        raise NotImplementedError
+        counts = torch.tensor([bin(t).count("1") for t in range(1, x.shape[1] + 1)], dtype=x.dtype)
+        return x * counts[None, :, None]
 
 
 def test_constant_model_is_efficient_and_compact():
-    from examples_path import EMALayer  # type: ignore[import-not-found]
+    from ema_layer import EMALayer  # type: ignore[import-not-found]
 
     result = probe_module(EMALayer(8), label="ema", d_model=8, lengths=LENGTHS, repeats=3)
     assert result.fit["state"].growth == "constant" and result.fit["compute"].growth == "constant"
@@ -141,18 +143,110 @@ def test_readme_shows_the_example_module_exactly():
 
 
 def test_claims_check_every_reference_agrees_with_the_registry():
-    """`probe --all` at small lengths: measured E and C, and the exact state formulas, match the registry."""
+    """`probe --all` at small lengths: measured E and C, and the exact state formulas, match the registry;
+    a formula that cannot be checked says why (the entries that have none), none is skipped silently."""
     import json
 
     result = run_cli(
-        "probe", "--all", "--lengths", "64,128,256,512,1024", "--repeats", "2", "--json", "--no-store", timeout=900
+        "probe", "--all", "--lengths", "64,128,256,512,1024", "--repeats", "2", "--json", "--no-store", timeout=1500
     )
     assert result.returncode == 0, result.stderr[-2000:]
     results = json.loads(result.stdout)
-    assert len(results) >= 24
+    assert len(results) >= 30
+    unchecked = {}
     for probe in results:
         assert probe["registry"] is not None, probe["target"]
         assert probe["registry"]["agrees_all"], (probe["target"], probe["registry"])
-        formula = probe["registry"].get("state_formula")
-        if formula:
-            assert formula.get("agrees"), (probe["target"], formula)
+        formula = probe["registry"]["state_formula"]
+        if formula["checked"]:
+            assert formula["agrees"], (probe["target"], formula)
+        else:
+            unchecked[probe["target"]] = formula["reason"]
+            assert any(note.startswith("state formula not checked") for note in probe["notes"])
+    assert unchecked == {
+        "log-linear-attention": "registry entry log-linear-attention gives no exact state_scalars formula",
+        "native-sparse-attention": "registry entry native-sparse-attention gives no exact state_scalars formula",
+    }
+
+
+def test_a_cache_updated_in_place_is_measured_at_its_true_size():
+    from .stand_ins import InPlaceCacheAttention
+
+    result = probe_module(InPlaceCacheAttention(8, n_layers=2), label="cache", d_model=8, lengths=LENGTHS, repeats=3)
+    # Counting and timing call step many times; each call must get its own copy, or the cache grows.
+    assert [m.state_scalars for m in result.measurements] == [2 * 2 * 8 * t for t in LENGTHS]
+    assert [m.max_state_scalars for m in result.measurements] == [2 * 2 * 8 * t for t in LENGTHS]
+    assert result.modifies_input is True
+    assert any("modifies the state it is given in place" in note for note in result.notes)
+    assert result.fit["state"].growth == "linear" and result.classification["compact"] is False
+
+
+def test_a_dataclass_state_updated_in_place_is_constant_and_noted():
+    from .stand_ins import InPlaceDecay
+
+    result = probe_module(InPlaceDecay(8), label="decay", d_model=8, lengths=LENGTHS, repeats=3)
+    assert all(m.state_scalars == 8 for m in result.measurements)
+    assert result.modifies_input is True and result.classification["placement"] == "EC"
+
+
+def test_a_module_that_leaves_its_input_alone_says_so():
+    result = probe_module(GrowingCache(8), label="cache", d_model=8, lengths=LENGTHS, repeats=2)
+    assert result.modifies_input is False
+    assert "step leaves the state it is given unchanged" in result.notes
+
+
+def test_a_preallocated_buffer_counts_only_its_filled_part():
+    from .stand_ins import StaticCacheMean
+
+    result = probe_module(StaticCacheMean(8, capacity=1024), label="static", d_model=8, lengths=LENGTHS, repeats=2)
+    assert [m.state_scalars for m in result.measurements] == [8 * t for t in LENGTHS]
+    assert result.fit["state"].growth == "linear" and result.classification["compact"] is False
+    assert any("preallocated buffer of 1024 slots along axis 1" in note and ".length" in note for note in result.notes)
+
+
+def test_a_preallocated_buffer_without_a_length_is_refused():
+    from .stand_ins import StaticCacheMean
+
+    with pytest.raises(ArchclassError, match=r"\.data is a preallocated buffer .* cannot be known \(a static cache\)"):
+        probe_module(StaticCacheMean(8, capacity=1024, counted=False), label="s", d_model=8, lengths=LENGTHS)
+
+
+def test_a_cost_that_peaks_between_the_lengths_is_counted():
+    from .stand_ins import CarryChain
+
+    lengths = [137, 265, 521, 1033, 2057]  # none of them just after a power of two
+    result = probe_module(CarryChain(4), label="carries", d_model=4, lengths=lengths, repeats=1)
+    assert result.cost_positions["rule"] == "every position"
+    # The largest carry chain before T = 137 is at t = 127 (7 products), ..., before 2057 at 2047 (11).
+    flops_per_product = 2 * 4 * 4
+    base = result.measurements[0].max_step_flops - 7 * flops_per_product
+    assert [m.max_step_flops for m in result.measurements] == [base + k * flops_per_product for k in (7, 8, 9, 10, 11)]
+    assert result.fit["compute"].growth == "polylog" and result.classification["efficient"] is False
+    assert result.fit["state"].growth == "constant"
+
+
+def test_beyond_the_count_budget_seeded_positions_across_the_range_are_counted(monkeypatch):
+    from archclass.probe import runner
+
+    from .stand_ins import CarryChain
+
+    monkeypatch.setattr(runner, "COUNT_BUDGET", 200)
+    lengths = [128, 256, 512, 1024, 2048]
+    result = probe_module(CarryChain(4, busy=(600, 900)), label="busy", d_model=4, lengths=lengths, repeats=1)
+    counted = result.cost_positions["positions"]
+    assert "seeded positions spread log-uniformly" in result.cost_positions["rule"]
+    assert result.cost_positions["count"] == len(counted) + counted[0]
+    assert all(p in counted for p in range(2040, 2049))  # the window before a length
+    assert any(600 <= p < 900 for p in counted)  # a sampled position in the busy stretch, between lengths
+    flops = [m.max_step_flops for m in result.measurements]
+    assert flops[3] > flops[2] and flops[4] == flops[3]  # seen at 1024 and kept as the running maximum
+
+
+def test_lengths_spanning_too_little_are_flagged():
+    from ema_layer import EMALayer  # type: ignore[import-not-found]
+
+    result = probe_module(EMALayer(8), label="ema", d_model=8, lengths=[1000, 1100, 1300], repeats=1)
+    assert result.length_grid == {"points": 3, "span": 1.3, "too_narrow": True}
+    assert any("span 1.3x in 3 points" in note for note in result.notes)
+    wide = probe_module(EMALayer(8), label="ema", d_model=8, lengths=[16, 32, 64, 128], repeats=1)
+    assert wide.length_grid["too_narrow"] is False

@@ -1,6 +1,6 @@
 import pytest
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs torch: pip install -e '.[probe]'")
 
 from archclass.recall.mqar import IGNORE, MQARConfig, generate, mixed_batch  # noqa: E402
 from archclass.recall.train import TEST_SEED_BASE, TRAIN_SEED_BASE, capacity  # noqa: E402

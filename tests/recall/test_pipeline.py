@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("torch")
+pytest.importorskip("torch", reason="needs torch: pip install -e '.[probe]'")
 
 from archclass.recall.sweep import violations  # noqa: E402
 
@@ -42,6 +42,7 @@ def test_tiny_sweep_trains_attention_to_recall_and_stays_under_the_bound(tmp_pat
         "--out",
         str(tmp_path),
         "--json",
+        timeout=900,  # 1,200 training steps: minutes on a busy CPU
     )
     assert result.returncode == 0, result.stderr[-2000:]
     rows = {row["arch"]: row for row in json.loads(result.stdout)}
@@ -165,3 +166,66 @@ def test_torchrun_shards_configurations_and_rank_zero_gathers_them(tmp_path):
     assert sorted((r["arch"], r["seed"]) for r in saved["runs"]) == [
         ("deltanet", 0), ("deltanet", 1), ("retnet", 0), ("retnet", 1),
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "code", "message"),
+    [
+        ("--seeds", "0", 2, "--seeds"),
+        ("--steps", "0", 2, "--steps"),
+        ("--batch-size", "0", 2, "--batch-size"),
+        ("--layers", "0", 2, "--layers"),
+        ("--accuracy", "0", 2, "--accuracy"),
+        ("--accuracy", "2", 2, "--accuracy"),
+        ("--lr", "nan", 1, "lr must be a positive finite number, not nan"),
+    ],
+)
+def test_bad_settings_fail_before_anything_is_written(tmp_path, option, value, code, message):
+    (tmp_path / "results.json").write_text("committed results\n")
+    result = run_cli("recall", "--arch", "retnet", "--d-model", "16", *TINY, option, value, "--out", str(tmp_path))
+    assert result.returncode == code, result.stderr[-2000:]
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert (tmp_path / "results.json").read_text() == "committed results\n"
+    assert not (tmp_path / "runs.partial.jsonl").exists()
+
+
+def test_existing_results_are_replaced_only_when_told(tmp_path):
+    (tmp_path / "results.json").write_text("committed results\n")
+    refused = run_cli("recall", "--arch", "retnet", "--d-model", "16", "--seeds", "1", *TINY, "--out", str(tmp_path))
+    assert refused.returncode == 1 and "exists and would be overwritten" in refused.stderr
+    assert (tmp_path / "results.json").read_text() == "committed results\n"
+    forced = run_cli(
+        "recall", "--arch", "retnet", "--d-model", "16", "--seeds", "1", *TINY, "--out", str(tmp_path), "--force",
+        "--no-store",
+    )  # fmt: skip
+    assert forced.returncode == 0, forced.stderr[-2000:]
+    assert len(json.loads((tmp_path / "results.json").read_text())["runs"]) == 1
+
+
+def test_runs_of_a_cut_short_sweep_are_not_discarded(tmp_path):
+    first = _sweep(tmp_path, "a", "retnet")
+    partial = tmp_path / "b" / "runs.partial.jsonl"
+    partial.parent.mkdir()
+    partial.write_text("".join(json.dumps(run) + "\n" for run in json.loads(Path(first).read_text())["runs"]))
+    again = run_cli(
+        "recall", "--arch", "retnet", "--d-model", "16", "--seeds", "1", *TINY, "--out", str(partial.parent)
+    )
+    assert again.returncode == 1 and "holds 1 runs of a sweep cut short" in again.stderr
+    assert len(partial.read_text().splitlines()) == 1
+    resumed = run_cli(
+        "recall", "--arch", "retnet", "--d-model", "16", "--seeds", "2", *TINY, "--out", str(partial.parent),
+        "--resume", str(partial), "--no-store",
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resuming: 1 runs" in resumed.stderr and "training 1 models" in resumed.stderr
+    assert not partial.exists()  # every run it held is in results.json now
+    runs = json.loads((partial.parent / "results.json").read_text())["runs"]
+    assert sorted(r["seed"] for r in runs) == [0, 1]
+
+
+def test_a_report_does_not_replace_results_unless_told(tmp_path):
+    a = _sweep(tmp_path, "a", "retnet")
+    refused = run_cli("recall-report", a, "--out", str(Path(a).parent))
+    assert refused.returncode == 1 and "exists and would be overwritten" in refused.stderr
+    forced = run_cli("recall-report", a, "--out", str(Path(a).parent), "--force", "--no-figure")
+    assert forced.returncode == 0, forced.stderr[-2000:]

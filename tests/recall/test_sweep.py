@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs torch: pip install -e '.[probe]'")
 
 from archclass.recall.sweep import (  # noqa: E402
     aggregate,

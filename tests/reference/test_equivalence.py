@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs torch: pip install -e '.[probe]'")
 
 from archclass.osp import prefill, run_steps, state_scalars  # noqa: E402
 from archclass.reference import build, catalog  # noqa: E402

@@ -1,61 +1,113 @@
-"""The bridge between reference implementations and registry formulas, for the claims check.
+"""The claims check: a reference's measured E and C and its exact state size against its registry entry.
 
-A registry entry writes its exact state count in the paper's notation (`d^2/h`, `e*d*n + ...`); a
-reference implementation is built from keyword arguments (`n_heads=4`, `d_state=16`). This table says,
-for each reference, what value each registry symbol takes, so the probe can evaluate the entry's
-`state_scalars` formula at the reference's own settings and compare it with the measured count.
-Where a reference leaves out a part the paper's layer has (a short convolution, say), the symbol that
-sizes that part is set to what the reference really keeps (a kernel of width 1 keeps no buffer), and a
-comment says so.
+A registry entry writes its exact state count in the paper's notation (`d^2/h`, `e*d*n + ...`); the
+reference's spec says what each symbol is at its own settings (ReferenceSpec.registry_symbols), so the
+formula can be evaluated and compared with the measured count. A hybrid's entry has no formula of its
+own: each component's formula is evaluated with that component's symbols and counted once per layer of
+its kind. Where no comparison can be made, the result says so and why; nothing is skipped silently.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Mapping
 from typing import Any
 
-Symbols = Callable[[int, Mapping[str, Any]], dict[str, float]]
+from archclass.classifier import classify_entry, placement_of
+from archclass.complexity import ComplexityError, parse_formula
+from archclass.probe.result import ProbeResult
 
 
-def _heads(kwargs: Mapping[str, Any]) -> int:
-    return int(kwargs.get("n_heads", 2))
+def compare_with_registry(
+    result: ProbeResult, arch_id: str, registry: Any, symbols: Mapping[str, float] | None
+) -> None:
+    """Fill result.registry with the declared classification, whether each property agrees, and the
+    state formula's value against the measured state at the longest length."""
+    entry = registry.get(arch_id)
+    declared = classify_entry(entry, registry)
+    measured = result.classification
+    agreement = {
+        "efficient": declared.efficient == measured["efficient"],
+        "compact": declared.compact == measured["compact"],
+    }
+    block: dict[str, Any] = {
+        "id": entry.id,
+        "declared": {
+            "efficient": declared.efficient,
+            "compact": declared.compact,
+            "recall": declared.recall,
+            "placement": declared.placement,
+        },
+        "agrees": agreement,
+        "agrees_all": all(agreement.values()),
+    }
+    # Measured placement with the declared recall, for the table.
+    measured["placement"] = placement_of(measured["efficient"], measured["compact"], declared.recall)
+    measured["recall"] = declared.recall
+    measured["recall_note"] = "recall taken from the registry's declared retrieval; the probe does not measure it"
+    block["state_formula"] = state_formula_check(result, entry, registry, symbols)
+    if not block["state_formula"].get("checked"):
+        result.notes.append(f"state formula not checked: {block['state_formula']['reason']}")
+    result.registry = block
+    result.arch_id = entry.id
 
 
-REGISTRY_SYMBOLS: dict[str, Symbols] = {
-    "softmax-attention": lambda d, kw: {"d": d},
-    "gqa": lambda d, kw: {"d": d, "g": kw["n_kv_heads"], "dh": d / _heads(kw)},
-    "mqa": lambda d, kw: {"d": d, "dh": d / _heads(kw)},
-    "mla": lambda d, kw: {"d": d, "c": kw["d_latent"], "r": kw["d_rope"], "h": _heads(kw)},
-    "sliding-window-attention": lambda d, kw: {"d": d, "w": kw["window"]},
-    "streamingllm": lambda d, kw: {"d": d, "w": kw["window"], "s": kw["n_sink"]},
-    "h2o": lambda d, kw: {"d": d, "k": kw["n_recent"] + kw["n_heavy"], "h": _heads(kw)},
-    "memorizing-transformers": lambda d, kw: {"d": d, "k": kw["top_k"], "w": kw["window"]},
-    "linear-attention": lambda d, kw: {"d": d, "h": _heads(kw)},
-    "retnet": lambda d, kw: {"d": d, "h": _heads(kw)},
-    "performer": lambda d, kw: {"d": d, "m": kw["n_features"], "h": _heads(kw)},
-    "gla": lambda d, kw: {"d": d, "h": _heads(kw)},  # the entry's d^2/(2h) is GLA's expand_k = 0.5
-    # The DeltaNet references leave out the short convolutions: a kernel of width 1 keeps no buffer.
-    "deltanet": lambda d, kw: {"d": d, "h": _heads(kw), "k": 1},
-    "gated-deltanet": lambda d, kw: {"d": d, "h": _heads(kw), "dk": d / _heads(kw), "dv": d / _heads(kw), "k": 1},
-    # The mLSTM reference is the cell alone: no up-projection (e = 1) and no convolution (k = 1).
-    "mlstm": lambda d, kw: {"d": d, "e": 1, "h": _heads(kw), "k": 1},
-    "hgrn2": lambda d, kw: {"d": d, "n": d / _heads(kw)},  # state expansion n = head size
-    "rwkv-7": lambda d, kw: {"d": d, "dh": d / _heads(kw)},
-    # Online TTT (inner mini-batch 1) keeps no accumulated gradient: a = 0.
-    "ttt-linear": lambda d, kw: {"d": d, "h": _heads(kw), "a": 0},
-    "mamba": lambda d, kw: {"d": d, "e": kw.get("expand", 2), "n": kw["d_state"], "k": kw.get("d_conv", 4)},
-    "mamba-2": lambda d, kw: {"d": d, "e": kw.get("expand", 2), "n": kw["d_state"], "g": 1, "k": kw.get("d_conv", 4)},
-    "s4d": lambda d, kw: {"d": d, "n": kw["d_state"]},
-    "lru": lambda d, kw: {"d": d, "n": kw["d_state"]},
-    "lstm": lambda d, kw: {"d": d},
-    "gru": lambda d, kw: {"d": d},
-    "mingru": lambda d, kw: {"d": d * kw.get("expand", 1)},
-    # Safari's order-2 Hyena has one long convolution and a width-3 short convolution over 3 streams.
-    "hyena": lambda d, kw: {"d": d, "o": 1, "k": kw.get("short_width", 3)},
-}
+class NotComparable(Exception):
+    """Why a reference's state cannot be compared with its registry entry's formula."""
 
 
-def registry_symbols(reference: str, d_model: int, kwargs: Mapping[str, Any]) -> dict[str, float] | None:
-    """The registry symbols' values at a reference's settings, or None when there is no mapping."""
-    mapping = REGISTRY_SYMBOLS.get(reference)
-    return mapping(d_model, kwargs) if mapping else None
+def _terms(entry: Any, registry: Any, symbols: Mapping[str, float]) -> list[tuple[Any, dict[str, float], float]]:
+    """(entry, its symbols, layers) for each part whose formula adds up to the state: the entry itself,
+    or a hybrid's components with their prefixed symbols."""
+    if not entry.components:
+        return [(entry, dict(symbols), symbols.get("layers", 1))]
+    terms = []
+    for component in entry.components:
+        prefix = f"{component.arch}."
+        own = {key.removeprefix(prefix): value for key, value in symbols.items() if key.startswith(prefix)}
+        if not own:
+            raise NotComparable(f"the reference's registry symbols give none for component {component.arch!r}")
+        terms.append((registry.get(component.arch), own, own.pop("layers", 1)))
+    return terms
+
+
+def registry_state_scalars(
+    entry: Any, registry: Any, symbols: Mapping[str, float] | None, length: int
+) -> tuple[float, str]:
+    """The state scalars the registry gives at `length` for a reference with these symbols, and the
+    formula used (a hybrid's: its components' formulas, each times its layers). Raises NotComparable."""
+    if symbols is None:
+        raise NotComparable(f"the reference gives no registry symbols for {entry.id}")
+    terms = _terms(entry, registry, symbols)
+    missing = [part.id for part, _, _ in terms if not (part.inference and part.inference.state_scalars)]
+    if missing:
+        raise NotComparable(f"registry entry {', '.join(missing)} gives no exact state_scalars formula")
+    expected, formulas = 0.0, []
+    for part, values, layers in terms:
+        text = part.inference.state_scalars
+        try:
+            formula = parse_formula(text, set(part.hyperparameters))
+            expected += formula.evaluate({**values, "T": length}) * layers
+        except ComplexityError as error:
+            raise NotComparable(f"the formula {text} cannot be evaluated: {error}") from None
+        formulas.append(text if part is entry else f"{layers:g} x ({text})")
+    return expected, " + ".join(formulas)
+
+
+def state_formula_check(
+    result: ProbeResult, entry: Any, registry: Any, symbols: Mapping[str, float] | None
+) -> dict[str, Any]:
+    """The registry's exact state count at the longest length against the measured one, or why not."""
+    last = result.measurements[-1]
+    try:
+        expected, formula = registry_state_scalars(entry, registry, symbols, last.length)
+    except NotComparable as reason:
+        return {"checked": False, "reason": str(reason)}
+    return {
+        "checked": True,
+        "formula": formula,
+        "values": dict(symbols or {}),
+        "expected_at_longest": expected,
+        "measured_at_longest": last.state_scalars,
+        "agrees": math.isclose(expected, last.state_scalars, rel_tol=1e-9),
+    }

@@ -50,7 +50,7 @@ def verdict(result: dict[str, Any]) -> str:
         agree = "agrees with" if registry["agrees_all"] else "DISAGREES with"
         line += f"; {agree} the registry ({declared['placement']})"
         formula = registry.get("state_formula")
-        if formula and "agrees" in formula and not formula["agrees"]:
+        if formula and formula.get("checked") and not formula["agrees"]:
             line += (
                 f"; state formula {formula['formula']} gives {formula['expected_at_longest']:,.0f}, "
                 f"measured {formula['measured_at_longest']:,}"
@@ -58,9 +58,56 @@ def verdict(result: dict[str, Any]) -> str:
     return line
 
 
+def claims_table(results: list[dict[str, Any]]) -> Table:
+    """One row per probed reference: declared against measured placement, growths, state formula."""
+    table = Table(
+        "reference",
+        "registry id",
+        "declared",
+        "measured",
+        "state growth",
+        "compute growth",
+        "time growth",
+        "state formula",
+        "agrees",
+        title="declared versus measured",
+    )
+    for r in results:
+        registry = r.get("registry") or {}
+        formula = registry.get("state_formula") or {}
+        if not formula.get("checked"):
+            formula_text = "not checked" if registry else "-"
+        else:
+            formula_text = "ok" if formula["agrees"] else "WRONG"
+        table.add_row(
+            r["target"],
+            registry.get("id", "-"),
+            registry.get("declared", {}).get("placement", "-"),
+            r["classification"]["placement"],
+            f"{r['fit']['state']['growth']} ({r['fit']['state']['exponent']:g})",
+            f"{r['fit']['compute']['growth']} ({r['fit']['compute']['exponent']:g})",
+            f"{r['fit']['time']['growth']} ({r['fit']['time']['exponent']:g})",
+            formula_text,
+            "yes" if registry.get("agrees_all") else ("-" if not registry else "NO"),
+        )
+    return table
+
+
+def unchecked_formulas(results: list[dict[str, Any]]) -> list[str]:
+    """'reference: why' for each reference whose state formula was not compared with the registry."""
+    return [
+        f"{r['target']}: {r['registry']['state_formula']['reason']}"
+        for r in results
+        if r.get("registry") and not r["registry"].get("state_formula", {}).get("checked")
+    ]
+
+
 def print_result(console: Console, result: dict[str, Any]) -> None:
     console.print(measurement_table(result))
     console.print(verdict(result), markup=False, soft_wrap=True)
+    positions = result.get("cost_positions") or {}
+    if positions.get("rule"):
+        console.print(f"step cost counted at {positions['rule']}", markup=False, soft_wrap=True)
     for note in result.get("notes", []):
         console.print(f"note: {note}", markup=False, soft_wrap=True)
 

@@ -4,12 +4,12 @@ The sequence mixers are the reference implementations, so the model trained here
 probe measures, and its state (the mixers' states and the convolutions' buffers, summed over layers) is
 what the bound is given.
 
-Each mixer reads its input through a short causal depthwise convolution, as in Zoology's MQAR models
-(Arora et al., 2023), H3's shift SSM and the convolutions inside Mamba and flash-linear-attention's
-DeltaNet and GLA layers. It lets the token at a value's position see the key just before it, so one
-recurrent layer can write the pair into its state; without it a recurrent model must first learn a
-previous-token layer, which on MQAR costs tens of thousands of training steps. The convolution keeps its
-last `width - 1` inputs between steps, and they are counted as state like any other.
+Each mixer reads its input through a short causal depthwise convolution (reference/short_conv.py), as
+in Zoology's MQAR models (Arora et al., 2023). It lets the token at a value's position see the key just
+before it, so one recurrent layer can write the pair into its state; without it a recurrent model must
+first learn a previous-token layer, which on MQAR costs tens of thousands of training steps. The
+convolution keeps its last `width - 1` inputs between steps, and they are counted as state like any
+other.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from archclass.osp import prefill, state_bytes, state_scalars
 from archclass.reference import ReferenceSpec, build
+from archclass.reference.short_conv import ShortConv
 
 
 def _accepted(spec: ReferenceSpec, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -31,40 +32,6 @@ def _accepted(spec: ReferenceSpec, overrides: dict[str, Any]) -> dict[str, Any]:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         return overrides
     return {key: value for key, value in overrides.items() if key in parameters}
-
-
-class ShortConv(nn.Module):
-    """A causal depthwise convolution of `width` taps, as an OSP: its state is the last width - 1 inputs.
-
-    parallel:  y_t = sum_j w_j * x_{t-j}  for j < width  (zero before the sequence starts)
-    recurrent: buffer <- [buffer; x_t][-(width - 1):],  y_t = w . [buffer; x_t]
-    """
-
-    def __init__(self, d_model: int, width: int = 4) -> None:
-        super().__init__()
-        if width < 1:
-            raise ValueError(f"short convolution width must be at least 1, got {width}")
-        self.d_model, self.width = d_model, width
-        self.weight = nn.Parameter(torch.zeros(d_model, 1, width))
-        with torch.no_grad():  # start as the identity plus a little of the past, so training starts stable
-            self.weight[:, 0, -1] = 1.0
-            self.weight[:, 0, :-1].normal_(0.0, 0.1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.prefill(x)[0]
-
-    def prefill(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        padded = torch.nn.functional.pad(x.transpose(1, 2), (self.width - 1, 0))  # (batch, d, width - 1 + T)
-        y = torch.nn.functional.conv1d(padded, self.weight.to(x.dtype), groups=self.d_model)
-        return y.transpose(1, 2), padded[:, :, padded.shape[-1] - (self.width - 1) :]
-
-    def init_state(self, batch: int) -> Tensor:
-        return self.weight.new_zeros(batch, self.d_model, self.width - 1)
-
-    def step(self, x: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
-        window = torch.cat([state, x.unsqueeze(-1)], dim=-1)  # (batch, d, width)
-        y = (window * self.weight.squeeze(1).to(x.dtype)).sum(-1)
-        return y, window[:, :, 1:]
 
 
 class Block(nn.Module):

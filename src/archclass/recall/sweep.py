@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from archclass.errors import ArchclassError
+from archclass.recall import files
 from archclass.recall.model import RecallLM
 from archclass.recall.mqar import MQARConfig, generate
 from archclass.recall.train import BYTES_PER_SCALAR, TrainConfig, train
@@ -127,10 +128,8 @@ def grows_with_length(spec: ReferenceSpec, base: TrainConfig) -> bool:
 
 
 def run_key(run: TrainConfig | dict[str, Any]) -> tuple[Any, ...]:
-    """What identifies a run within a sweep: architecture, size, hyperparameters and seed."""
-    data = asdict(run) if isinstance(run, TrainConfig) else run
-    overrides = tuple(sorted((key, json.dumps(value)) for key, value in data.get("overrides", {}).items()))
-    return (data["arch"], data["d_model"], data["seed"], data["vocab"], data["seq_len"], data["n_layers"], overrides)
+    """What identifies a run (or a planned configuration) within a sweep: see files.run_key."""
+    return files.run_key(asdict(run) if isinstance(run, TrainConfig) else run)
 
 
 def _run_one(config: TrainConfig, verbose: bool = False) -> dict[str, Any]:

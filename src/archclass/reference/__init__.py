@@ -31,6 +31,13 @@ class ReferenceSpec:
     """Tiny hyperparameters for the unit tests (window/chunk sizes that do not divide test lengths)."""
     state_scalars: Callable[[int, int, Mapping[str, Any]], int] | None = None
     """Exact state scalars per sequence after T tokens: f(T, d_model, kwargs)."""
+    registry_symbols: Callable[[int, Mapping[str, Any]], dict[str, float]] | None = None
+    """The value of each symbol of the registry entry's `state_scalars` formula at this reference's
+    settings, f(d_model, kwargs), so the probe can evaluate the entry's formula and compare it with the
+    measured state. Where the reference leaves out a part the paper's layer has (a short convolution),
+    the symbol that sizes it takes the value of what the reference really keeps. A hybrid's entry has
+    no formula of its own: its symbols are named "<component id>.<symbol>", and "<component id>.layers"
+    counts that component's layers."""
     size_knob: str = "d_model"
     """The hyperparameter that sets the state's size when families are matched at equal state
     (`archclass recall --state-bytes`): a window, a state dimension, a feature count, or the width."""
@@ -64,3 +71,21 @@ def for_arch(arch_id: str) -> ReferenceSpec | None:
 def build(spec: ReferenceSpec, d_model: int, *, test: bool = False, **overrides: Any) -> nn.Module:
     kwargs = {**(spec.test_kwargs if test else spec.kwargs), **overrides}
     return spec.factory(d_model=d_model, **kwargs)
+
+
+def describe(d_model: int = 64) -> list[dict[str, Any]]:
+    """Every reference with its registry id, parameter count at d_model, hyperparameters and whether it
+    has a parallel prefill, sorted by name."""
+    rows = []
+    for name, spec in sorted(catalog().items()):
+        model = build(spec, d_model)
+        rows.append(
+            {
+                "name": name,
+                "arch_id": spec.arch_id,
+                "parameters": sum(p.numel() for p in model.parameters()),
+                "kwargs": dict(spec.kwargs),
+                "prefill": callable(getattr(model, "prefill", None)),
+            }
+        )
+    return rows

@@ -14,32 +14,14 @@ Subclasses (sliding_window.py) change which tokens a query sees (`visible`) and 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from archclass.reference import ReferenceSpec
-
-
-def attend(q: Tensor, k: Tensor, v: Tensor, visible: Tensor | None = None) -> Tensor:
-    """softmax(q k^T / sqrt(d)) v over (batch, heads, T, d); kv heads are shared by groups of q heads."""
-    groups = q.shape[1] // k.shape[1]
-    if groups > 1:  # GQA/MQA: a kv head serves `groups` consecutive query heads
-        k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
-    if q.is_cuda:
-        # The fused kernel computes the same function without materialising the T x T scores, which is
-        # what lets a 65k-token prefill fit in memory; FlopCounterMode counts its FLOPs on CUDA.
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=visible)
-    # On CPU the explicit form, whose matrix products FlopCounterMode sees (it does not count the
-    # CPU fused kernel).
-    scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
-    if visible is not None:
-        scores = scores.masked_fill(~visible, float("-inf"))
-    return scores.softmax(-1) @ v
+from archclass.reference._ops import attend
 
 
 class SoftmaxAttention(nn.Module):
@@ -103,6 +85,7 @@ REFERENCES = (
         kwargs={"n_heads": 4},
         test_kwargs={"n_heads": 2},
         state_scalars=_kv_cache,
+        registry_symbols=lambda d, kw: {"d": d},
     ),
     ReferenceSpec(
         name="gqa",
@@ -111,6 +94,11 @@ REFERENCES = (
         kwargs={"n_heads": 4, "n_kv_heads": 2},
         test_kwargs={"n_heads": 4, "n_kv_heads": 2},  # GQA needs 1 < n_kv_heads < n_heads
         state_scalars=_kv_cache,
+        registry_symbols=lambda d, kw: {
+            "d": d,
+            "g": kw.get("n_kv_heads") or kw.get("n_heads", 2),
+            "dh": d / kw.get("n_heads", 2),
+        },
     ),
     ReferenceSpec(
         name="mqa",
@@ -119,5 +107,6 @@ REFERENCES = (
         kwargs={"n_heads": 4, "n_kv_heads": 1},
         test_kwargs={"n_heads": 2, "n_kv_heads": 1},
         state_scalars=_kv_cache,
+        registry_symbols=lambda d, kw: {"d": d, "dh": d / kw.get("n_heads", 2)},
     ),
 )

@@ -99,6 +99,16 @@ def _state(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
     return heads * (d_model // heads) ** 2
 
 
+def _deltanet_symbols(d_model: int, kwargs: Mapping[str, Any]) -> dict[str, float]:
+    # The references leave out the short convolutions: a kernel of width 1 keeps no buffer.
+    return {"d": d_model, "h": kwargs.get("n_heads", 2), "k": 1}
+
+
+def _gated_deltanet_symbols(d_model: int, kwargs: Mapping[str, Any]) -> dict[str, float]:
+    heads = kwargs.get("n_heads", 2)
+    return {"d": d_model, "h": heads, "dk": d_model / heads, "dv": d_model / heads, "k": 1}
+
+
 REFERENCES = (
     ReferenceSpec(
         name="deltanet",
@@ -107,6 +117,7 @@ REFERENCES = (
         kwargs={"n_heads": 4},
         test_kwargs={"n_heads": 2},
         state_scalars=_state,
+        registry_symbols=_deltanet_symbols,
     ),
     ReferenceSpec(
         name="gated-deltanet",
@@ -115,5 +126,6 @@ REFERENCES = (
         kwargs={"n_heads": 4},
         test_kwargs={"n_heads": 2},
         state_scalars=_state,
+        registry_symbols=_gated_deltanet_symbols,
     ),
 )

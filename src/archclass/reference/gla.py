@@ -7,8 +7,8 @@ alpha_t in (0, 1)^{d_k}, made from a low-rank projection: alpha_t = sigmoid(x W1
     parallel:  y_t = sum_{s<=t} (q_t * exp(G_t - G_s)) . k_s v_s,   G_t = sum_{r<=t} log alpha_r
 
 The paper's keys are half as wide as the values (d_k = d/2); its output gate and per-head norm are
-stateless and left out. `gated_scores` and `decayed_sum` are shared with the other families whose
-state decays per key channel (HGRN2, RWKV-7).
+stateless and left out. The masked parallel form (`gated_scores`, `decayed_sum`) lives in _ops, as
+HGRN2 and RWKV-7 use it too.
 """
 
 from __future__ import annotations
@@ -21,28 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from archclass.reference import ReferenceSpec
-
-
-def gated_scores(q: Tensor, k: Tensor, gq: Tensor, gk: Tensor, diagonal: int = 0) -> Tensor:
-    """A[t, s] = sum_c q_tc k_sc exp(gq_tc - gk_sc) for s <= t + diagonal, else 0.
-
-    q, k, gq, gk: (..., T, c). The T x T x c difference is masked to -inf *before* exp, so the
-    positive (future) differences that would overflow never reach exp.
-    """
-    T = q.shape[-2]
-    keep = torch.ones(T, T, dtype=torch.bool, device=q.device).tril(diagonal)
-    log_decay = (gq.unsqueeze(-2) - gk.unsqueeze(-3)).masked_fill(~keep[..., None], float("-inf"))
-    return torch.einsum("...tc,...sc,...tsc->...ts", q, k, log_decay.exp())
-
-
-def decayed_sum(k: Tensor, v: Tensor, g: Tensor) -> Tensor:
-    """sum_s (k_s * exp(g_T - g_s))^T v_s: the state after the last token, (..., c, d_v)."""
-    return (k * (g[..., -1:, :] - g).exp()).transpose(-1, -2) @ v
-
-
-def work_dtype(dtype: torch.dtype) -> torch.dtype:
-    # Cumulative log-gates lose too much in half precision: do the parallel form in >= float32.
-    return torch.promote_types(dtype, torch.float32)
+from archclass.reference._ops import decayed_sum, gated_scores, work_dtype
 
 
 class GLA(nn.Module):
@@ -99,6 +78,11 @@ def _state(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
     return heads * (d_k // heads) * (d_model // heads)
 
 
+def _registry_symbols(d_model: int, kwargs: Mapping[str, Any]) -> dict[str, float]:
+    # The registry's d^2/(2h) is GLA's expand_k = 0.5 (keys half as wide as values).
+    return {"d": d_model, "h": kwargs.get("n_heads", 2)}
+
+
 REFERENCES = (
     ReferenceSpec(
         name="gla",
@@ -107,5 +91,6 @@ REFERENCES = (
         kwargs={"n_heads": 4, "expand_k": 0.5, "gate_rank": 16},
         test_kwargs={"n_heads": 2, "expand_k": 0.5, "gate_rank": 4},
         state_scalars=_state,
+        registry_symbols=_registry_symbols,
     ),
 )

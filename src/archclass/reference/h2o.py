@@ -22,7 +22,8 @@ import torch
 from torch import Tensor
 
 from archclass.reference import ReferenceSpec
-from archclass.reference.attention import SoftmaxAttention, attend
+from archclass.reference._ops import attend
+from archclass.reference.attention import SoftmaxAttention
 
 
 class H2OAttention(SoftmaxAttention):
@@ -97,5 +98,6 @@ REFERENCES = (
         kwargs={"n_heads": 4, "n_recent": 16, "n_heavy": 16},
         test_kwargs={"n_heads": 2, "n_recent": 2, "n_heavy": 3},
         state_scalars=_budget_cache,
+        registry_symbols=lambda d, kw: {"d": d, "k": kw["n_recent"] + kw["n_heavy"], "h": kw.get("n_heads", 2)},
     ),
 )

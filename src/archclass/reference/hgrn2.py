@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from archclass.reference import ReferenceSpec
-from archclass.reference.gla import decayed_sum, gated_scores, work_dtype
+from archclass.reference._ops import decayed_sum, gated_scores, work_dtype
 
 
 class HGRN2(nn.Module):
@@ -73,6 +73,11 @@ def _state(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
     return heads * (d_model // heads) ** 2
 
 
+def _registry_symbols(d_model: int, kwargs: Mapping[str, Any]) -> dict[str, float]:
+    # The state expansion n is the head size.
+    return {"d": d_model, "n": d_model / kwargs.get("n_heads", 2)}
+
+
 REFERENCES = (
     ReferenceSpec(
         name="hgrn2",
@@ -81,5 +86,6 @@ REFERENCES = (
         kwargs={"n_heads": 4, "lower_bound": 0.5},
         test_kwargs={"n_heads": 2, "lower_bound": 0.5},
         state_scalars=_state,
+        registry_symbols=_registry_symbols,
     ),
 )

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from archclass.osp import prefill
 from archclass.reference import ReferenceSpec, attention, sliding_window
 from archclass.reference.attention import SoftmaxAttention
-from archclass.reference.mamba import Mamba, mamba_state
+from archclass.reference.mamba import Mamba, mamba_state, mamba_symbols
 from archclass.reference.sliding_window import SlidingWindowAttention
 
 
@@ -140,6 +140,32 @@ def _samba_state(T: int, d: int, kw: Mapping[str, Any]) -> int:
     )
 
 
+def _component_symbols(component: str, symbols: Mapping[str, float], layers: int) -> dict[str, float]:
+    """One component's registry symbols under the hybrid's naming: "<component id>.<symbol>", with
+    "<component id>.layers" the number of layers of that kind."""
+    return {**{f"{component}.{key}": value for key, value in symbols.items()}, f"{component}.layers": layers}
+
+
+def _jamba_symbols(d: int, kw: Mapping[str, Any]) -> dict[str, float]:
+    n_layers = kw.get("n_layers", 8)
+    attention_layers = sum(_is_attention(i, kw) for i in range(n_layers))
+    heads = kw.get("n_heads", 4)
+    gqa = {"d": d, "g": kw.get("n_kv_heads") or heads, "dh": d / heads}
+    return {
+        **_component_symbols("mamba", mamba_symbols(d, _mamba_kwargs(kw)), n_layers - attention_layers),
+        **_component_symbols("gqa", gqa, attention_layers),
+    }
+
+
+def _samba_symbols(d: int, kw: Mapping[str, Any]) -> dict[str, float]:
+    n_layers = kw.get("n_layers", 4)
+    window = {"d": d, "w": kw.get("window", 32)}
+    return {
+        **_component_symbols("mamba", mamba_symbols(d, _mamba_kwargs(kw)), (n_layers + 1) // 2),
+        **_component_symbols("sliding-window-attention", window, n_layers // 2),
+    }
+
+
 REFERENCES = (
     ReferenceSpec(
         name="jamba",
@@ -155,6 +181,7 @@ REFERENCES = (
             "chunk_size": 5,
         },
         state_scalars=_jamba_state,
+        registry_symbols=_jamba_symbols,
     ),
     ReferenceSpec(
         name="samba",
@@ -163,5 +190,6 @@ REFERENCES = (
         kwargs={"n_layers": 4, "n_heads": 4, "window": 32},
         test_kwargs={"n_layers": 2, "n_heads": 2, "window": 4, "d_state": 4, "chunk_size": 5},
         state_scalars=_samba_state,
+        registry_symbols=_samba_symbols,
     ),
 )

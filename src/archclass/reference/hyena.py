@@ -24,8 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from archclass.reference import ReferenceSpec
-from archclass.reference.mamba import work_dtype
-from archclass.reference.ssm import causal_fft_conv
+from archclass.reference._ops import causal_fft_conv, work_dtype
 
 
 class Sin(nn.Module):
@@ -113,6 +112,11 @@ def _hyena_state(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
     return 3 * d_model * (kwargs.get("short_width", 3) - 1) + T * d_model
 
 
+def _registry_symbols(d_model: int, kwargs: Mapping[str, Any]) -> dict[str, float]:
+    # Safari's order-2 Hyena: one long convolution, a short convolution over the 3 projections.
+    return {"d": d_model, "o": 1, "k": kwargs.get("short_width", 3)}
+
+
 REFERENCES = (
     ReferenceSpec(
         name="hyena",
@@ -121,5 +125,6 @@ REFERENCES = (
         kwargs={"filter_hidden": 32},
         test_kwargs={"filter_hidden": 8},
         state_scalars=_hyena_state,
+        registry_symbols=_registry_symbols,
     ),
 )

@@ -101,5 +101,6 @@ REFERENCES = (
         kwargs={"n_heads": 4, "window": 32, "top_k": 16},
         test_kwargs={"n_heads": 2, "window": 4, "top_k": 3},
         state_scalars=_all_pairs,
+        registry_symbols=lambda d, kw: {"d": d, "k": kw["top_k"], "w": kw["window"]},
     ),
 )

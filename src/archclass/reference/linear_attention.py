@@ -132,6 +132,7 @@ REFERENCES = (
         kwargs={"n_heads": 4},
         test_kwargs={"n_heads": 2},
         state_scalars=lambda T, d, kw: _matrix_state(T, d, kw, normaliser=True),
+        registry_symbols=lambda d, kw: {"d": d, "h": kw.get("n_heads", 2)},
     ),
     ReferenceSpec(
         name="retnet",
@@ -140,5 +141,6 @@ REFERENCES = (
         kwargs={"n_heads": 4},
         test_kwargs={"n_heads": 2},
         state_scalars=lambda T, d, kw: _matrix_state(T, d, kw, normaliser=False),
+        registry_symbols=lambda d, kw: {"d": d, "h": kw.get("n_heads", 2)},
     ),
 )

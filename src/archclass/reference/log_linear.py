@@ -107,5 +107,6 @@ REFERENCES = (
         kwargs={"n_heads": 4, "n_levels": 32},
         test_kwargs={"n_heads": 2, "n_levels": 8},
         state_scalars=_fenwick_states,
+        registry_symbols=lambda d, kw: {"d": d, "h": kw.get("n_heads", 2)},
     ),
 )

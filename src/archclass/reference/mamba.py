@@ -24,31 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from archclass.reference import ReferenceSpec
-
-
-def work_dtype(dtype: torch.dtype) -> torch.dtype:
-    # Cumulative log-decays lose too much in half precision: run the parallel scan in >= float32.
-    return torch.promote_types(dtype, torch.float32)
-
-
-def chunked_scan(log_a: Tensor, u: Tensor, h: Tensor, chunk: int) -> tuple[Tensor, Tensor]:
-    """Every h_t of h_t = exp(log_a_t) * h_{t-1} + u_t, chunk by chunk.
-
-    log_a, u: (batch, T, *S); h: the state before the first token, (batch, *S). Returns all h_t,
-    (batch, T, *S), and the last one. The c x c differences of cumulative log-decays are masked to -inf
-    before exp, so the positive (future) ones never overflow.
-    """
-    out = []
-    for start in range(0, u.shape[1], chunk):
-        a, v = log_a[:, start : start + chunk], u[:, start : start + chunk]
-        L = a.cumsum(1)
-        c = L.shape[1]
-        keep = torch.ones(c, c, dtype=torch.bool, device=u.device).tril().view(c, c, *[1] * (L.dim() - 2))
-        decay = (L.unsqueeze(2) - L.unsqueeze(1)).masked_fill(~keep, float("-inf")).exp()  # (b, t, s, *S)
-        hs = (decay * v.unsqueeze(1)).sum(2) + L.exp() * h.unsqueeze(1)
-        out.append(hs)
-        h = hs[:, -1]
-    return torch.cat(out, 1), h
+from archclass.reference._ops import chunked_scan, work_dtype
 
 
 class Mamba(nn.Module):
@@ -123,6 +99,10 @@ def mamba_state(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
     return d_inner * (kwargs.get("d_conv", 4) - 1) + d_inner * kwargs.get("d_state", 16)
 
 
+def mamba_symbols(d_model: int, kwargs: Mapping[str, Any]) -> dict[str, float]:
+    return {"d": d_model, "e": kwargs.get("expand", 2), "n": kwargs.get("d_state", 16), "k": kwargs.get("d_conv", 4)}
+
+
 REFERENCES = (
     ReferenceSpec(
         name="mamba",
@@ -132,5 +112,6 @@ REFERENCES = (
         kwargs={"d_state": 16, "chunk_size": 64},
         test_kwargs={"d_state": 4, "chunk_size": 5},
         state_scalars=mamba_state,
+        registry_symbols=mamba_symbols,
     ),
 )

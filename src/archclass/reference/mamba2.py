@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from archclass.reference import ReferenceSpec
-from archclass.reference.mamba import work_dtype
+from archclass.reference._ops import work_dtype
 
 
 def ssd_chunked(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, chunk: int) -> tuple[Tensor, Tensor]:
@@ -120,6 +120,11 @@ def mamba2_state(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
     return (d_inner + 2 * d_state) * (kwargs.get("d_conv", 4) - 1) + d_inner * d_state
 
 
+def _registry_symbols(d_model: int, kwargs: Mapping[str, Any]) -> dict[str, float]:
+    # One group of B and C shared by all heads (ngroups = 1).
+    return {"d": d_model, "e": kwargs.get("expand", 2), "n": kwargs["d_state"], "g": 1, "k": kwargs.get("d_conv", 4)}
+
+
 REFERENCES = (
     ReferenceSpec(
         name="mamba-2",
@@ -129,5 +134,6 @@ REFERENCES = (
         kwargs={"d_state": 64, "headdim": 32, "chunk_size": 64},
         test_kwargs={"d_state": 8, "headdim": 16, "chunk_size": 5},
         state_scalars=mamba2_state,
+        registry_symbols=_registry_symbols,
     ),
 )

@@ -107,5 +107,6 @@ REFERENCES = (
         kwargs={"n_heads": 4, "d_latent": 32, "d_rope": 8},
         test_kwargs={"n_heads": 2, "d_latent": 8, "d_rope": 4},
         state_scalars=_latent_cache,
+        registry_symbols=lambda d, kw: {"d": d, "c": kw["d_latent"], "r": kw["d_rope"], "h": kw.get("n_heads", 2)},
     ),
 )

@@ -93,6 +93,11 @@ def _state(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
     return heads * (d * d + d + 1)
 
 
+def _registry_symbols(d_model: int, kwargs: Mapping[str, Any]) -> dict[str, float]:
+    # The reference is the cell alone: no up-projection (e = 1) and no convolution (k = 1).
+    return {"d": d_model, "e": 1, "h": kwargs.get("n_heads", 2), "k": 1}
+
+
 REFERENCES = (
     ReferenceSpec(
         name="mlstm",
@@ -101,5 +106,6 @@ REFERENCES = (
         kwargs={"n_heads": 4},
         test_kwargs={"n_heads": 2},
         state_scalars=_state,
+        registry_symbols=_registry_symbols,
     ),
 )

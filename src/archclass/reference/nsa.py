@@ -141,6 +141,16 @@ def _cache_and_compressed(T: int, d_model: int, kwargs: Mapping[str, Any]) -> in
     return 2 * d * (T + n_compressed(T, kwargs.get("block", 4), kwargs.get("stride", 2)))
 
 
+def _registry_symbols(d_model: int, kwargs: Mapping[str, Any]) -> dict[str, float]:
+    return {
+        "d": d_model,
+        "s": kwargs.get("stride", 2),
+        "l": kwargs.get("select_block", 4),
+        "n": kwargs.get("n_select", 2),
+        "w": kwargs.get("window", 5),
+    }
+
+
 REFERENCES = (
     ReferenceSpec(
         name="native-sparse-attention",
@@ -149,5 +159,6 @@ REFERENCES = (
         kwargs={"n_heads": 4, "block": 16, "stride": 8, "select_block": 32, "n_select": 4, "window": 32},
         test_kwargs={"n_heads": 2, "block": 4, "stride": 2, "select_block": 4, "n_select": 2, "window": 5},
         state_scalars=_cache_and_compressed,
+        registry_symbols=_registry_symbols,
     ),
 )

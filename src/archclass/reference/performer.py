@@ -101,5 +101,6 @@ REFERENCES = (
         kwargs={"n_heads": 4, "n_features": 64},
         test_kwargs={"n_heads": 2, "n_features": 12},
         state_scalars=_state,
+        registry_symbols=lambda d, kw: {"d": d, "m": kw["n_features"], "h": kw.get("n_heads", 2)},
     ),
 )

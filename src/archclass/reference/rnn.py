@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from archclass.reference import ReferenceSpec
-from archclass.reference.mamba import work_dtype
+from archclass.reference._ops import work_dtype
 
 
 class LSTM(nn.Module):
@@ -119,8 +119,20 @@ def _mingru_state(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
 
 
 REFERENCES = (
-    ReferenceSpec(name="lstm", arch_id="lstm", factory=LSTM, state_scalars=lambda T, d, kw: 2 * d),
-    ReferenceSpec(name="gru", arch_id="gru", factory=GRU, state_scalars=lambda T, d, kw: d),
+    ReferenceSpec(
+        name="lstm",
+        arch_id="lstm",
+        factory=LSTM,
+        state_scalars=lambda T, d, kw: 2 * d,
+        registry_symbols=lambda d, kw: {"d": d},
+    ),
+    ReferenceSpec(
+        name="gru",
+        arch_id="gru",
+        factory=GRU,
+        state_scalars=lambda T, d, kw: d,
+        registry_symbols=lambda d, kw: {"d": d},
+    ),
     ReferenceSpec(
         name="mingru",
         arch_id="mingru",
@@ -128,5 +140,6 @@ REFERENCES = (
         kwargs={"expand": 1},
         test_kwargs={"expand": 2},
         state_scalars=_mingru_state,
+        registry_symbols=lambda d, kw: {"d": d * kw.get("expand", 1)},
     ),
 )

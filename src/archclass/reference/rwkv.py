@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from archclass.reference import ReferenceSpec
-from archclass.reference.gla import decayed_sum, gated_scores, work_dtype
+from archclass.reference._ops import decayed_sum, gated_scores, work_dtype
 
 
 def _lora(d_model: int, rank: int) -> tuple[nn.Parameter, nn.Parameter]:
@@ -113,5 +113,6 @@ REFERENCES = (
         kwargs={"n_heads": 4, "lora_rank": 16},
         test_kwargs={"n_heads": 2, "lora_rank": 4},
         state_scalars=_state,
+        registry_symbols=lambda d, kw: {"d": d, "dh": d / kw.get("n_heads", 2)},
     ),
 )

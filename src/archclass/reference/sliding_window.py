@@ -69,6 +69,7 @@ REFERENCES = (
         kwargs={"n_heads": 4, "window": 32},
         test_kwargs={"n_heads": 2, "window": 4},
         state_scalars=lambda T, d, kw: _window_cache(T, d, kw, sinks=False),
+        registry_symbols=lambda d, kw: {"d": d, "w": kw["window"]},
     ),
     ReferenceSpec(
         name="streamingllm",
@@ -78,5 +79,6 @@ REFERENCES = (
         kwargs={"n_heads": 4, "window": 32, "n_sink": 4},
         test_kwargs={"n_heads": 2, "window": 4, "n_sink": 2},
         state_scalars=lambda T, d, kw: _window_cache(T, d, kw, sinks=True),
+        registry_symbols=lambda d, kw: {"d": d, "w": kw["window"], "s": kw["n_sink"]},
     ),
 )

@@ -23,19 +23,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from archclass.reference import ReferenceSpec
-from archclass.reference.mamba import work_dtype
+from archclass.reference._ops import causal_fft_conv, work_dtype
 
 
 def cmul(ar: Tensor, ai: Tensor, br: Tensor, bi: Tensor) -> tuple[Tensor, Tensor]:
     return ar * br - ai * bi, ar * bi + ai * br
-
-
-def causal_fft_conv(u: Tensor, k: Tensor) -> Tensor:
-    """y_t = sum_{l<=t} k_l u_{t-l} along the last axis; zero-padding to 2T makes the circular FFT
-    convolution causal. FFTs need >= float32."""
-    T, work = u.shape[-1], work_dtype(u.dtype)
-    y = torch.fft.irfft(torch.fft.rfft(u.to(work), n=2 * T) * torch.fft.rfft(k.to(work), n=2 * T), n=2 * T)
-    return y[..., :T].to(u.dtype)
 
 
 class S4D(nn.Module):
@@ -184,6 +176,7 @@ REFERENCES = (
         kwargs={"d_state": 64},
         test_kwargs={"d_state": 8},
         state_scalars=_s4d_state,
+        registry_symbols=lambda d, kw: {"d": d, "n": kw["d_state"]},
     ),
     ReferenceSpec(
         name="lru",
@@ -193,5 +186,6 @@ REFERENCES = (
         kwargs={"d_state": 64, "chunk_size": 64},
         test_kwargs={"d_state": 8, "chunk_size": 5},
         state_scalars=_lru_state,
+        registry_symbols=lambda d, kw: {"d": d, "n": kw["d_state"]},
     ),
 )

@@ -92,6 +92,11 @@ def _state(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
     return heads * (d * d + d)  # inner W and b per head
 
 
+def _registry_symbols(d_model: int, kwargs: Mapping[str, Any]) -> dict[str, float]:
+    # Online TTT (inner mini-batch 1) keeps no accumulated gradient: a = 0.
+    return {"d": d_model, "h": kwargs.get("n_heads", 2), "a": 0}
+
+
 REFERENCES = (
     ReferenceSpec(
         name="ttt-linear",
@@ -100,5 +105,6 @@ REFERENCES = (
         kwargs={"n_heads": 4},
         test_kwargs={"n_heads": 2},
         state_scalars=_state,
+        registry_symbols=_registry_symbols,
     ),
 )
