@@ -9,6 +9,56 @@ from typing import Any
 from archclass.cli.output import emit_json, stderr, stdout
 
 
+def run_hf(
+    model_type: str | None,
+    census: bool,
+    config: Path | None,
+    layers: int | None,
+    overrides: dict[str, Any],
+    lengths: list[int] | None,
+    device: str,
+    dtype: str,
+    check: bool,
+    json_: bool,
+    out: Path | None,
+) -> None:
+    """`probe --hf`, `--hf-config` and `--hf-all`; with --json a failure is still a JSON object on stdout."""
+    from archclass.errors import ArchclassError
+    from archclass.probe import hf
+
+    try:
+        if census:
+            print_census(hf.census(lengths=lengths or hf.DEFAULT_LENGTHS, progress=_progress()), out, json_)
+            return
+        result = hf.probe_hf(
+            model_type or "", overrides=overrides, config_path=config, layers=layers,
+            lengths=lengths or hf.DEFAULT_LENGTHS, device=device, dtype=dtype, check=check,
+        ).as_dict()  # fmt: skip
+    except ArchclassError as error:
+        if json_:
+            emit_json({"error": str(error), "model_type": model_type, "kind": getattr(error, "kind", None)})
+            raise SystemExit(1) from None
+        raise
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    if json_:
+        emit_json(result)
+    else:
+        print_hf_result(result)
+
+
+def _progress() -> Any:
+    """A callback that prints one line per model type to stderr (the census takes minutes)."""
+    count = [0]
+
+    def report(model_type: str) -> None:
+        count[0] += 1
+        stderr.print(f"[{count[0]}] {model_type}", markup=False)
+
+    return report
+
+
 def print_hf_result(result: dict[str, Any]) -> None:
     """One model type: its placement, the state and step FLOPs per length, and the split by layer kind."""
     from rich.table import Table

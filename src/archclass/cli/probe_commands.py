@@ -36,6 +36,16 @@ CheckOption = Annotated[
 OutOption = Annotated[Optional[Path], typer.Option("--out", help="Also write the JSON here.")]
 PlotOption = Annotated[Optional[Path], typer.Option("--plot", help="Write log-log plots (PNG or SVG) here.")]
 StoreOption = Annotated[bool, typer.Option("--store/--no-store", help="Record the runs in the database.")]
+HfOption = Annotated[
+    Optional[str], typer.Option("--hf", metavar="MODEL_TYPE", help="A transformers model type, e.g. mamba, llama.")
+]
+HfAllOption = Annotated[bool, typer.Option("--hf-all", help="The census: every causal-LM type of transformers.")]
+HfConfigOption = Annotated[
+    Optional[Path], typer.Option("--hf-config", help="A real model's config.json (its sizes, nothing downloaded).")
+]
+LayersOption = Annotated[
+    Optional[int], typer.Option("--layers", min=1, help="With --hf/--hf-config: keep N layers of each kind.")
+]
 
 
 def _lengths(text: Optional[str]) -> list[int] | None:
@@ -111,6 +121,10 @@ def probe_command(
     out: OutOption = None,
     plot: PlotOption = None,
     store: StoreOption = True,
+    hf: HfOption = None,
+    hf_all: HfAllOption = False,
+    hf_config: HfConfigOption = None,
+    layers: LayersOption = None,
     registry_file: RegistryOption = None,
 ) -> None:
     """Measure state growth and per-step cost as T grows, classify from the measurements, check the registry.
@@ -119,8 +133,17 @@ def probe_command(
     wall time alone; wall time is reported beside them. The first steps are checked against forward
     and prefill before anything is measured (--no-check skips that).
     """
-    if sum(bool(x) for x in (arch, all_, module)) != 1:
-        raise typer.BadParameter("give exactly one of --arch ID, --all or --module FILE.py:Class", param_hint="--arch")
+    if sum(bool(x) for x in (arch, all_, module, hf, hf_all, hf_config)) != 1:
+        raise typer.BadParameter(
+            "give exactly one of --arch ID, --all, --module FILE.py:Class, --hf TYPE, --hf-all or --hf-config FILE",
+            param_hint="--arch",
+        )
+    if hf or hf_all or hf_config:
+        from archclass.cli.hf_output import run_hf
+
+        lengths_given = _lengths(lengths)
+        run_hf(hf, hf_all, hf_config, layers, _kw(kw), lengths_given, device, dtype, check, json_, out)
+        return
     from archclass.probe import probe_targets
     from archclass.probe.report import claims_table, plot_results, print_result, unchecked_formulas
     from archclass.probe.runner import default_lengths
