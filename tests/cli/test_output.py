@@ -1,35 +1,12 @@
-"""Numbers and growth as a person reads them, in the functions and in what the commands print."""
+"""JSON numbers as the commands emit them, and numbers and growth as the commands print them."""
 
 from __future__ import annotations
 
 import json
 
-import pytest
-
-from archclass.cli.output import grows, growth, json_ready, number, percent
+from archclass.cli.output import json_ready
 
 from ..conftest import run_cli
-
-
-@pytest.mark.parametrize(
-    ("value", "shown"),
-    [(8.0, "8"), (67108864.0, "67,108,864"), (0.4375, "0.4375"), (1 / 3, "0.3333"), (0.0, "0"), (2.5e20, "2.5e+20")],
-)
-def test_number(value, shown):
-    assert number(value) == shown
-
-
-def test_percent_is_exact_for_layer_shares():
-    assert (percent(0.125), percent(0.875), percent(0.25), percent(1 / 3)) == ("12.5%", "87.5%", "25%", "33.33%")
-
-
-def test_growth_words():
-    assert (growth("1"), growth("T log T"), grows("1"), grows("T")) == (
-        "constant",
-        "T log T",
-        "is constant",
-        "grows as T",
-    )
 
 
 def test_json_numbers():

@@ -34,38 +34,9 @@ def json_ready(data: Any, key: str | None = None) -> Any:
     return data
 
 
-def number(value: float) -> str:
-    """A number as a person reads it: 8 not 8.0, 67,108,864 not 6.711e+07, 0.4375 not 0.438."""
-    if math.isfinite(value) and float(value).is_integer() and abs(value) < 1e15:
-        return f"{int(value):,}"
-    return f"{value:,.4g}"
-
-
-def percent(fraction: float) -> str:
-    """0.125 as 12.5%, 1/3 as 33.33%."""
-    return f"{fraction * 100:.4g}%"
-
-
-def growth(phrase: str | None) -> str:
-    """How a quantity grows with T, as a table cell: '1' (the growth of a constant) reads 'constant'."""
-    return "constant" if phrase == "1" else (phrase or "unknown")
-
-
-def grows(phrase: str | None) -> str:
-    """The same as a predicate: 'is constant', or 'grows as T log T'."""
-    return "is constant" if phrase == "1" else f"grows as {growth(phrase)}"
-
-
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print a one-line error to stderr and exit."""
     from rich.markup import escape
 
     stderr.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
     raise SystemExit(code)
-
-
-def parse_key_values(items: list[str], option: str, example: str) -> dict[str, Any]:
-    """`KEY=VALUE` options to a dict (values read as JSON when they parse); kept for the commands that call it."""
-    from archclass.keyvalue import parse_pairs
-
-    return parse_pairs(items, option, example)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from archclass import report
 from archclass.cli.options import (
     ArchArgument,
     ArchOption,
@@ -22,13 +23,11 @@ from archclass.cli.options import (
     output_format,
     with_filters,
 )
-from archclass.cli.output import emit_json, fail, grows, growth, number, percent, stderr, stdout
+from archclass.cli.output import emit_json, fail, stderr, stdout
 from archclass.filters import Filters
 
 if TYPE_CHECKING:
-    from archclass.classifier import Classification
     from archclass.registry import Registry
-    from archclass.schema import Architecture
 
 PathArgument = Annotated[
     Optional[Path], typer.Argument(metavar="[FILE]", help="Registry file (default: the bundled registry).")
@@ -80,77 +79,10 @@ def classify(
     if json_:
         emit_json([r.as_dict() for r in results] if all_ else results[0].as_dict())
     elif all_:
-        _print_placements(results)
+        stdout.print(report.placements_table(results))
     else:
-        _print_classification(entries[0], results[0])
-
-
-def _print_placements(results: list[Classification]) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"{len(results)} architectures (the rules: classify ID)")
-    for column in ("id", "placement", "E", "C", "R", "compute", "state"):
-        table.add_column(column, no_wrap=True)
-    for r in results:
-        position = (number(p) for p in r.position)
-        table.add_row(r.id, r.placement, *position, growth(r.compute_growth), growth(r.state_growth))
-    stdout.print(table)
-
-
-def _placement(result: Classification) -> str:
-    """Where the entry sits: a pure architecture on a vertex, an edge or the centre; a hybrid inside."""
-    position = ", ".join(number(p) for p in result.position)
-    if result.hybrid:
-        return f"placement {result.placement}; a hybrid, so it sits inside the triangle at (E, C, R) = ({position})"
-    where = {1: "a vertex", 2: "an edge"}.get(len(result.placement), "the centre")
-    return f"placement {result.placement} ({where}); position (E, C, R) = ({position})"
-
-
-def _print_classification(entry: Architecture, result: Classification) -> None:
-    from rich.markup import escape
-
-    flags = "  ".join(
-        f"{name} [bold]{'yes' if value else 'no'}[/]"
-        for name, value in (("efficient", result.efficient), ("compact", result.compact), ("recall", result.recall))
-    )
-    stdout.print(f"[bold]{escape(entry.name)}[/] ({entry.id}, {entry.year}, {entry.family})")
-    stdout.print(f"  {flags}")
-    stdout.print(f"  {_placement(result)}")
-    stdout.print(f"  per-step compute {grows(result.compute_growth)}; state {grows(result.state_growth)}")
-    stdout.print("  rules fired:")
-    for firing in result.rules:
-        mark = "+" if firing.value else "-"
-        stdout.print(
-            f"    {mark} {firing.property:9} [cyan]{firing.rule}[/]: {escape(firing.explanation)}", soft_wrap=True
-        )
-    if result.bound is not None:
-        stdout.print(f"  recall bound (E and C imply not R): {result.bound['formula']}")
-        stdout.print(f"    {escape(_bound_sentence(result.bound))}", soft_wrap=True)
-    if result.recipe is not None:
-        _print_recipe(entry, result.recipe)
-
-
-def _print_recipe(entry: Architecture, recipe: Classification) -> None:
-    """The second reading: the paper's own recipe grows a knob with T (rules.yaml explains both)."""
-    from rich.markup import escape
-
-    grown = ", ".join(f"{symbol} = {formula}" for symbol, formula in (entry.recipe or {}).items())
-    stdout.print(f"  the paper's recipe ({escape(grown) or 'from its components'}): [bold]{recipe.placement}[/]")
-    stdout.print(f"    per-step compute {grows(recipe.compute_growth)}; state {grows(recipe.state_growth)}")
-    for firing in recipe.rules:
-        mark = "+" if firing.value else "-"
-        stdout.print(f"    {mark} {firing.property:9} [cyan]{firing.rule}[/]", soft_wrap=True)
-
-
-def _bound_sentence(bound: dict[str, Any]) -> str:
-    if not bound.get("evaluated"):
-        return f"not evaluated: {bound['reason']}"
-    return (
-        f"n = {number(bound['n'])} state scalars ({bound['layers']} layers x "
-        f"{number(bound['state_scalars_per_layer'])}, {bound['state_from']}, d = {number(bound['d'])}), "
-        f"p = {number(bound['p'])} bits, V = {number(bound['V'])}, A = {number(bound['A'])}:  "
-        f"K <= {number(int(bound['max_pairs']))} pairs, at any sequence length"
-    )
+        for line in report.classification_lines(entries[0], results[0]):
+            stdout.print(line, soft_wrap=True)
 
 
 def show(
@@ -173,51 +105,8 @@ def show(
         entry_data = entry.model_dump(mode="json", exclude_none=True)
         emit_json({"entry": entry_data, "classification": result.as_dict(), "latest_probe": probe})
         return
-    for line in _entry_lines(entry):
+    for line in report.entry_lines(entry, result, probe):
         stdout.print(line, soft_wrap=True)
-    stdout.print(f"  {_placement(result)}")
-    if probe:
-        stdout.print(
-            f"  latest probe ({probe.get('created_at', '?')}, {probe.get('device', '?')}): "
-            f"measured placement {probe.get('placement')}, state {probe.get('state_growth')}, "
-            f"compute {probe.get('compute_growth')}"
-        )
-
-
-def _citation(entry: Architecture) -> str:
-    if entry.arxiv:
-        return f"arXiv:{entry.arxiv}"
-    return (entry.url or "").removeprefix("https://").removeprefix("http://")
-
-
-def _entry_lines(entry: Architecture) -> list[str]:
-    from rich.markup import escape
-
-    lines = [
-        f"[bold]{escape(entry.name)}[/]  [dim]{entry.id}[/]",
-        f"  {entry.year}, {entry.family}, {_citation(entry)}",
-    ]
-    if entry.aliases:
-        lines.append(f"  aliases: {', '.join(entry.aliases)}")
-    lines.append(f"  {escape(entry.summary)}")
-    if entry.inference:
-        inf = entry.inference
-        exactly = f" (exactly {inf.state_scalars})" if inf.state_scalars else ""
-        lines.append(
-            f"  per-step compute {inf.per_step_compute}; state {inf.state_size}{exactly}; "
-            f"retrieval {inf.retrieval}; precision {inf.precision}"
-        )
-    lines += [f"  component {c.arch}: {percent(c.fraction)} of layers" for c in entry.components or []]
-    for symbol, spec in entry.hyperparameters.items():
-        meaning = spec if isinstance(spec, str) else spec.meaning
-        typical = f" (typically {number(spec.value)})" if not isinstance(spec, str) and spec.value is not None else ""
-        lines.append(f"  {symbol}: {escape(meaning)}{typical}")
-    lines.append(f"  evidence ({entry.confidence} confidence): {escape(entry.evidence)}")
-    if entry.notes:
-        lines.append(f"  notes: {escape(entry.notes)}")
-    if entry.reference:
-        lines.append(f"  reference implementation: {entry.reference} (archclass probe --arch {entry.id})")
-    return lines
 
 
 @with_filters
@@ -244,15 +133,7 @@ def list_(
     elif not rows:
         stderr.print("no architectures match", markup=False)
     else:
-        from rich.markup import escape
-        from rich.table import Table
-
-        table = Table("id", "name", "year", "family", "placement", "citation", title=f"{len(rows)} architectures")
-        for row in rows:
-            citation = f"arXiv:{row['arxiv']}" if row["arxiv"] else (row["url"] or "").split("://")[-1]
-            cells = (row["id"], row["name"], str(row["year"]), row["family"], row["placement"], citation)
-            table.add_row(*(escape(cell) for cell in cells))
-        stdout.print(table)
+        stdout.print(report.rows_table(rows))
 
 
 def validate(path: PathArgument = None, json_: JsonOption = False) -> None:
@@ -351,12 +232,13 @@ def bound(
         emit_json(result.as_dict())
         return
     stdout.print(FORMULA, markup=False)
+    n = report.number
     stdout.print(
-        f"n = {number(state)} scalars, p = {number(bits)} bits ({number(result.state_bits)} bits of state), "
-        f"V = {number(vocab)}, A = {number(accuracy)}",
+        f"n = {n(state)} scalars, p = {n(bits)} bits ({n(result.state_bits)} bits of state), "
+        f"V = {n(vocab)}, A = {n(accuracy)}",
         markup=False,
     )
-    stdout.print(f"K <= [bold]{number(int(result.max_pairs))}[/] key-value pairs")
+    stdout.print(f"K <= [bold]{n(int(result.max_pairs))}[/] key-value pairs")
 
 
 def register(app: typer.Typer) -> None:
