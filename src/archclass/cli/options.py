@@ -1,5 +1,6 @@
 """Options shared by several commands, each defined once: --registry, --db, --json/--format, the
-architecture to act on (positional ID or --arch), and the filters of `list`, `query` and `export`."""
+architecture to act on (positional ID or --arch), --device, --store, comma-separated numbers, and the
+filters of `list`, `query` and `export`."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 MAX_FILTER_CHARS = 200
 #: Upper bounds that keep numbers inside SQL integers: larger values are usage errors, not overflows.
 MAX_YEAR = 9999
-MAX_LIMIT = 2**31 - 1
+MAX_LIMIT = 2**63 - 1  # SQL BIGINT, as archclass.db.query.MAX_INTEGER
 OUTPUT_FORMATS = ("table", "json", "csv")
 
 RegistryOption = Annotated[
@@ -37,6 +38,8 @@ RegistryOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON to stdout.")]
 JsonFormatOption = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
+DeviceOption = Annotated[str, typer.Option(help="cpu or cuda.")]
+StoreOption = Annotated[bool, typer.Option("--store/--no-store", help="Record the runs in the database.")]
 DbOption = Annotated[
     Optional[str],
     typer.Option(
@@ -85,6 +88,21 @@ def output_format(format_: str, json_: bool) -> str:
     if json_ and format_ not in ("table", "json"):
         raise typer.BadParameter(f"--json conflicts with --format {format_}", param_hint="--json")
     return "json" if json_ else format_
+
+
+def comma_ints(text: str | None, option: str, example: str = "8,16,32") -> list[int]:
+    """'256,512,1024' as sorted distinct whole numbers (none when empty); anything else a usage error."""
+    if not text:
+        return []
+    try:
+        values = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a comma-separated list of whole numbers", param_hint=option
+        ) from None
+    if not values or values[0] < 1:
+        raise typer.BadParameter(f"give positive numbers, e.g. {example}", param_hint=option)
+    return values
 
 
 def complete_arch(incomplete: str) -> list[str]:

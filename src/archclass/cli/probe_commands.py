@@ -11,10 +11,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from archclass.cli.options import JsonOption, RegistryOption
+from archclass.cli.options import DeviceOption, JsonOption, RegistryOption, StoreOption, comma_ints
 from archclass.cli.output import emit_json, stderr, stdout
 from archclass.errors import ArchclassError
-from archclass.keyvalue import KeyValueError, parse_pairs
+from archclass.keyvalue import parse_pairs
 
 ArchOption = Annotated[
     list[str], typer.Option("--arch", "-a", help="Registry id/alias or reference name (repeatable).")
@@ -23,7 +23,6 @@ AllOption = Annotated[bool, typer.Option("--all", help="Probe every reference im
 ModuleOption = Annotated[Optional[str], typer.Option("--module", help="Your OSP module: path/to/file.py:ClassName.")]
 KwOption = Annotated[list[str], typer.Option("--kw", help="Constructor argument KEY=VALUE (repeatable).")]
 WidthOption = Annotated[int, typer.Option(min=1, help="Model width for reference implementations.")]
-DeviceOption = Annotated[str, typer.Option(help="cpu or cuda.")]
 DtypeOption = Annotated[str, typer.Option(help="float32, float64, bfloat16 or float16.")]
 LengthsOption = Annotated[
     Optional[str], typer.Option(help="Comma-separated positions T (default: 128..2048 on CPU, 1k..64k on CUDA).")
@@ -35,7 +34,6 @@ CheckOption = Annotated[
 ]
 OutOption = Annotated[Optional[Path], typer.Option("--out", help="Also write the JSON here.")]
 PlotOption = Annotated[Optional[Path], typer.Option("--plot", help="Write log-log plots (PNG or SVG) here.")]
-StoreOption = Annotated[bool, typer.Option("--store/--no-store", help="Record the runs in the database.")]
 HfOption = Annotated[
     Optional[str], typer.Option("--hf", metavar="MODEL_TYPE", help="A transformers model type, e.g. mamba, llama.")
 ]
@@ -49,24 +47,10 @@ LayersOption = Annotated[
 
 
 def _lengths(text: Optional[str]) -> list[int] | None:
-    if not text:
-        return None
-    try:
-        lengths = sorted({int(part) for part in text.split(",") if part.strip()})
-    except ValueError:
-        raise typer.BadParameter(
-            f"{text!r} is not a comma-separated list of integers", param_hint="--lengths"
-        ) from None
-    if len(lengths) < 3 or lengths[0] < 1:
+    lengths = comma_ints(text, "--lengths", "256,512,1024")
+    if lengths and len(lengths) < 3:
         raise typer.BadParameter("give at least three positive lengths, e.g. 256,512,1024", param_hint="--lengths")
-    return lengths
-
-
-def _kw(items: list[str]) -> dict[str, Any]:
-    try:
-        return parse_pairs(items, "--kw", "d_model=64")
-    except KeyValueError as error:
-        raise typer.BadParameter(str(error), param_hint=error.option) from None
+    return lengths or None
 
 
 @contextmanager
@@ -88,22 +72,14 @@ def _progress(total: int) -> Iterator[Callable[[str, int], None] | None]:
 
 def reference_list(json_: JsonOption = False) -> None:
     """Every reference implementation with its registry id and parameter count (d_model=64)."""
-    from rich.table import Table
-
+    from archclass.probe.report import references_table
     from archclass.reference import describe
 
     rows = describe(64)
     if json_:
         emit_json(rows)
-        return
-    columns = ("reference", "registry id", "parameters (d=64)", "hyperparameters", "prefill")
-    table = Table(*columns, title=f"{len(rows)} reference implementations")
-    for row in rows:
-        hyperparameters = ", ".join(f"{k}={v}" for k, v in row["kwargs"].items())
-        table.add_row(
-            row["name"], row["arch_id"], f"{row['parameters']:,}", hyperparameters, "yes" if row["prefill"] else "no"
-        )
-    stdout.print(table)
+    else:
+        stdout.print(references_table(rows))
 
 
 def probe_command(
@@ -138,27 +114,30 @@ def probe_command(
             "give exactly one of --arch ID, --all, --module FILE.py:Class, --hf TYPE, --hf-all or --hf-config FILE",
             param_hint="--arch",
         )
+    kwargs: dict[str, Any] = parse_pairs(kw, "--kw", "d_model=64")
     if hf or hf_all or hf_config:
-        from archclass.cli.hf_output import run_hf
-
-        lengths_given = _lengths(lengths)
-        run_hf(hf, hf_all, hf_config, layers, _kw(kw), lengths_given, device, dtype, check, json_, out)
-        return
+        return _run_hf(hf, hf_all, hf_config, layers, kwargs, _lengths(lengths), device, dtype, check, json_, out)
     from archclass.probe import probe_targets
-    from archclass.probe.report import claims_table, plot_results, print_result, unchecked_formulas
     from archclass.probe.runner import default_lengths
+    from archclass.reference import catalog
 
-    targets: list[Any] = [module] if module else (_all_references() if all_ else arch)
+    targets: list[Any] = [module] if module else (sorted(catalog()) if all_ else arch)
     chosen = _lengths(lengths) or default_lengths(device)
     with _progress(len(targets) * len(chosen)) as report:
         found = probe_targets(
-            targets, d_model=d_model, kwargs=_kw(kw), lengths=chosen, device=device, dtype=dtype, repeats=repeats,
+            targets, d_model=d_model, kwargs=kwargs, lengths=chosen, device=device, dtype=dtype, repeats=repeats,
             check=check, registry=registry_file, progress=report,
         )  # fmt: skip
     results = [result.as_dict() for result in found]
     if store:
         _store(results)
-    several = all_ or len(results) > 1
+    _show(results, several=all_ or len(results) > 1, out=out, plot=plot, json_=json_)
+
+
+def _show(results: list[dict[str, Any]], *, several: bool, out: Path | None, plot: Path | None, json_: bool) -> None:
+    """Write, plot and print the probe results; exit 1 when a claims check disagrees with the registry."""
+    from archclass.probe.report import claims_table, plot_results, print_result, unchecked_formulas
+
     payload: Any = results if several else results[0]
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -179,10 +158,53 @@ def probe_command(
         raise typer.Exit(1)
 
 
-def _all_references() -> list[str]:
-    from archclass.reference import catalog
+def _run_hf(
+    model_type: str | None, census: bool, config: Path | None, layers: int | None, overrides: dict[str, Any],
+    lengths: list[int] | None, device: str, dtype: str, check: bool, json_: bool, out: Path | None,
+) -> None:  # fmt: skip
+    """`probe --hf`, `--hf-config` and `--hf-all`; with --json a failure is still a JSON object on stdout."""
+    from archclass.probe import hf, hf_report
 
-    return sorted(catalog())
+    try:
+        if census:
+            rows: Any = hf.census(lengths=lengths or hf.DEFAULT_LENGTHS, progress=_census_progress())
+        else:
+            rows = hf.probe_hf(
+                model_type or "", overrides=overrides, config_path=config, layers=layers,
+                lengths=lengths or hf.DEFAULT_LENGTHS, device=device, dtype=dtype, check=check,
+            ).as_dict()  # fmt: skip
+    except ArchclassError as error:
+        if not json_:
+            raise
+        emit_json({"error": str(error), "model_type": model_type, "kind": getattr(error, "kind", None)})
+        raise SystemExit(1) from None
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(rows, indent=1, ensure_ascii=not census) + "\n", encoding="utf-8")
+        if census:
+            stderr.print(f"wrote {out}", markup=False)
+    if json_:
+        emit_json(rows)
+    elif census:
+        stdout.print(hf_report.census_table(rows))
+        stdout.print(hf_report.census_summary(rows))
+    else:
+        for line in hf_report.hf_result_lines(rows):
+            stdout.print(line)
+        stdout.print(hf_report.hf_result_table(rows))
+        for note in rows["notes"]:
+            stdout.print(f"  note: {note}", soft_wrap=True, markup=False)
+
+
+def _census_progress() -> Callable[[str], None]:
+    """One line per model type on stderr (the census takes minutes)."""
+    count = [0]
+
+    def report(model_type: str) -> None:
+        count[0] += 1
+        stderr.print(f"[{count[0]}] {model_type}", markup=False)
+
+    return report
 
 
 def _store(results: list[dict[str, Any]]) -> None:

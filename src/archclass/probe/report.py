@@ -152,3 +152,15 @@ def plot_results(results: list[dict[str, Any]], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, metadata={"Software": None} if path.suffix == ".png" else None)
     plt.close(fig)
+
+
+def references_table(rows: list[dict[str, Any]]) -> Table:
+    """`reference list`: each reference implementation, its registry id, size and hyperparameters."""
+    columns = ("reference", "registry id", "parameters (d=64)", "hyperparameters", "prefill")
+    table = Table(*columns, title=f"{len(rows)} reference implementations")
+    for row in rows:
+        hyperparameters = ", ".join(f"{k}={v}" for k, v in row["kwargs"].items())
+        table.add_row(
+            row["name"], row["arch_id"], f"{row['parameters']:,}", hyperparameters, "yes" if row["prefill"] else "no"
+        )
+    return table
