@@ -99,3 +99,22 @@ def test_a_stored_probe_run_is_shown_with_the_formula_at_its_own_settings(regist
     assert shown["T"] == 1024 and shown["state_scalars"] == 32768
     assert shown["registry_state_scalars_at_probe"] == 32768.0 and shown["formula_agrees"] is True
     assert measured_beside(cost(registry, "jamba", T_128K), [other]) is None
+
+
+def test_cost_table_marks_estimates_and_measured_lines_cite_the_probe(registry):
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from archclass.cost import cost_table, measured_lines
+
+    exact, estimate = cost(registry, "gqa", T_128K, "llama-3-8b"), cost(registry, "jamba", T_128K, "jamba")
+    console = Console(width=300)
+    with console.capture() as captured:
+        console.print(cost_table([exact, estimate]))
+    assert "decode cost at T = 131,072" in captured.get() and "16 GiB" in captured.get()
+    probe = {"target": "gqa", "d_model": 64, "device": "cpu", "state_scalars": 4096, "T": 256}
+    lines = measured_lines([exact, replace(estimate, measured=probe)])
+    assert lines == [
+        "  jamba: probe of reference 'gqa' (d_model 64, cpu) measured 4,096 state scalars at T = 256"
+    ]

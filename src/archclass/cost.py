@@ -19,6 +19,8 @@ from archclass.errors import ArchclassError
 from archclass.sizes import ModelSize, default_size_for, get_size
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from archclass.registry import Registry
     from archclass.schema import Architecture
 
@@ -193,3 +195,48 @@ def human_bytes(count: float) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.3g} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def stored_probe_runs() -> list[dict[str, Any]]:
+    """Stored probe runs from the default database, read-only; none when it does not exist."""
+    from archclass import db
+
+    reader = getattr(db, "probe_runs", None)
+    try:
+        return list(reader()) if reader else []
+    except Exception:  # a missing or foreign database must not break an arithmetic command
+        return []
+
+
+def cost_table(results: Sequence[Cost]) -> Table:
+    """`archclass cost`: one row per architecture, state marked ~ where only the O(.) string was evaluated."""
+    from rich.table import Table
+
+    title = f"decode cost at T = {results[0].T:,}" if len({r.T for r in results}) == 1 else "decode cost"
+    table = Table(title=title)
+    for column in ("arch", "size", "layers", "state", "state scalars", "work / step", "from"):
+        table.add_column(column, no_wrap=column != "from", justify="right" if column != "from" else "left")
+    for r in results:
+        mark = "" if r.state_exact else "~"
+        formulas = "; ".join(
+            f"{p.layers:g} x {p.arch}: {p.state_formula}" + ("" if p.state_exact else " (O, constants dropped)")
+            for p in r.parts
+        )
+        state = (mark + human_bytes(r.state_bytes), f"{mark}{r.state_scalars:,.0f}", f"~{r.step_work:.3g}")
+        table.add_row(r.arch, r.size, str(r.layers), *state, formulas)
+    return table
+
+
+def measured_lines(results: Sequence[Cost]) -> list[str]:
+    """For each result with a stored probe beside it: what the probe measured, and what the formula gives."""
+    lines = []
+    for r in results:
+        if r.measured:
+            m = r.measured
+            formula = m.get("registry_state_scalars_at_probe")
+            lines.append(
+                f"  {r.arch}: probe of reference '{m['target']}' (d_model {m['d_model']}, {m['device']}) measured "
+                f"{m['state_scalars']:,} state scalars at T = {m['T']:,}"
+                + (f"; the registry formula gives {formula:,.0f} there" if formula is not None else "")
+            )
+    return lines

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -44,76 +44,28 @@ def cost(
     exists, constants dropped); per-step work is the O(.) string evaluated, an order of magnitude.
     Hybrids add up their layer kinds at the size's layer count.
     """
+    from dataclasses import replace
+
     from archclass.cost import cost as compute
-    from archclass.cost import measured_beside
+    from archclass.cost import cost_table, measured_beside, measured_lines, stored_probe_runs
     from archclass.keyvalue import finite_number, parse_pairs
     from archclass.registry import load_registry
 
     overrides = parse_pairs(set_, "--set", "w=4096", finite_number, "NUMBER")
     registry = load_registry(registry_file)
-    runs = _probe_runs() if measured else []
+    runs = stored_probe_runs() if measured else []
     results = []
     for item in arch:
         name, _, item_size = item.partition("@")
         result = compute(registry, name, _length(length), item_size or size, overrides)
         beside = measured_beside(result, runs) if runs else None
-        results.append(result if beside is None else _with(result, beside))
+        results.append(result if beside is None else replace(result, measured=beside))
     if json_:
         emit_json([r.as_dict() for r in results])
-    else:
-        _print(results)
-
-
-def _with(result: Any, measured: dict[str, Any]) -> Any:
-    from dataclasses import replace
-
-    return replace(result, measured=measured)
-
-
-def _probe_runs() -> list[dict[str, Any]]:
-    """Stored probe runs from the default database, read-only; none when it does not exist."""
-    from archclass import db
-
-    reader = getattr(db, "probe_runs", None)
-    try:
-        return list(reader()) if reader else []
-    except Exception:  # a missing or foreign database must not break an arithmetic command
-        return []
-
-
-def _print(results: list[Any]) -> None:
-    from rich.table import Table
-
-    from archclass.cost import human_bytes
-
-    table = Table(title=f"decode cost at T = {results[0].T:,}" if len({r.T for r in results}) == 1 else "decode cost")
-    for column in ("arch", "size", "layers", "state", "state scalars", "work / step", "from"):
-        table.add_column(column, no_wrap=column != "from", justify="right" if column != "from" else "left")
-    for r in results:
-        mark = "" if r.state_exact else "~"
-        formulas = "; ".join(
-            f"{p.layers:g} x {p.arch}: {p.state_formula}" + ("" if p.state_exact else " (O, constants dropped)")
-            for p in r.parts
-        )
-        table.add_row(
-            r.arch,
-            r.size,
-            str(r.layers),
-            mark + human_bytes(r.state_bytes),
-            f"{mark}{r.state_scalars:,.0f}",
-            f"~{r.step_work:.3g}",
-            formulas,
-        )
-    stdout.print(table)
-    for r in results:
-        if r.measured:
-            m = r.measured
-            formula = m.get("registry_state_scalars_at_probe")
-            stdout.print(
-                f"  {r.arch}: probe of reference '{m['target']}' (d_model {m['d_model']}, {m['device']}) measured "
-                f"{m['state_scalars']:,} state scalars at T = {m['T']:,}"
-                + (f"; the registry formula gives {formula:,.0f} there" if formula is not None else "")
-            )
+        return
+    stdout.print(cost_table(results))
+    for line in measured_lines(results):
+        stdout.print(line)
 
 
 def register(app: typer.Typer) -> None:
