@@ -12,20 +12,22 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
-from archclass.cli.options import DbOption, JsonOption, RegistryOption, with_filters
+from archclass.cli.options import (
+    DbOption,
+    FormatOption,
+    JsonFormatOption,
+    JsonOption,
+    RegistryOption,
+    output_format,
+    with_filters,
+)
 from archclass.cli.output import emit_json, stderr, stdout
 from archclass.errors import ArchclassError
 from archclass.filters import Filters  # at run time: with_filters resolves the annotation
-
-
-class QueryFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 class ExportFormat(StrEnum):
@@ -42,15 +44,13 @@ def db_upgrade(db: DbOption = None, json_: JsonOption = False) -> None:
     left as it is.
     """
     from archclass.db.migrate import upgrade_database
+    from archclass.db.report import upgrade_line
 
     report = upgrade_database(db)
     if json_:
         emit_json(report.as_dict())
-    elif report.upgraded:
-        before = report.previous_revision or "an empty database"
-        _say(f"{report.database}: upgraded from {before} to {report.current_revision} (head)")
     else:
-        _say(f"{report.database}: already at head {report.head_revision}")
+        _say(upgrade_line(report))
 
 
 def db_status(db: DbOption = None, registry_file: RegistryOption = None, json_: JsonOption = False) -> None:
@@ -93,28 +93,22 @@ def sync(
     failure while writing rolls the whole sync back. Queries sync automatically when the registry
     changes, so this is rarely needed by hand; --results is how the committed measurements get in.
     """
+    from archclass.db.report import sync_lines
     from archclass.db.sync import sync_database
 
     result = sync_database(db, registry_file, results=results)
     if json_:
         emit_json(result.as_dict())
         return
-    rows = result.counts
-    change = "registry changed" if result.changed else "registry unchanged"
-    _say(
-        f"synced {rows['architectures']} entries ({rows['aliases']} aliases, {rows['architecture_tags']} tags, "
-        f"{rows['hybrid_components']} hybrid components, {rows['rule_firings']} rule firings) from "
-        f"{result.registry} into {result.url} in {result.seconds:.2f} s ({change})"
-    )
-    for source, count in (result.results or {}).items():
-        _say(f"loaded {count} runs from {source}")
+    for line in sync_lines(result):
+        _say(line)
 
 
 @with_filters
 def query(
     filters: Filters,
-    format_: Annotated[QueryFormat, typer.Option("--format", help="Output format.")] = QueryFormat.table,
-    json_: Annotated[bool, typer.Option("--json", help="Short for --format json.")] = False,
+    format_: FormatOption = "table",
+    json_: JsonFormatOption = False,
     db: DbOption = None,
     registry_file: RegistryOption = None,
 ) -> None:
@@ -129,24 +123,25 @@ def query(
     """
     from archclass.db.export import query_csv
     from archclass.db.query import query_database
+    from archclass.db.report import records_table
 
-    if json_ and format_ not in (QueryFormat.table, QueryFormat.json):
-        raise typer.BadParameter(f"--json conflicts with --format {format_.value}", param_hint="--json")
-    chosen = QueryFormat.json if json_ else format_
+    chosen = output_format(format_, json_)
     records = query_database(filters, db=db, registry=registry_file, notify=_notice)
-    if chosen is QueryFormat.json:
+    if chosen == "json":
         emit_json(records)
-    elif chosen is QueryFormat.csv:
+    elif chosen == "csv":
         sys.stdout.write(query_csv(records))
+    elif not records:
+        _notice("no architectures match")
     else:
-        _print_table(records)
+        stdout.print(records_table(records))
 
 
 @with_filters
 def export(
     filters: Filters,
     format_: Annotated[ExportFormat, typer.Option("--format", help="Output format.")] = ExportFormat.json,
-    json_: Annotated[bool, typer.Option("--json", help="Short for --format json.")] = False,
+    json_: JsonFormatOption = False,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file.")] = None,
     db: DbOption = None,
     registry_file: RegistryOption = None,
@@ -233,7 +228,6 @@ def register(app: typer.Typer) -> None:
     )
 
 
-
 def _say(line: str) -> None:
     stdout.print(line, markup=False, highlight=False, soft_wrap=True)
 
@@ -253,23 +247,3 @@ def _write(text: str, output: Path | None) -> None:
         raise ArchclassError(f"cannot write {output}: {error.strerror}") from None
     _notice(f"wrote {output}")
 
-
-def _print_table(records: list[dict[str, Any]]) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    if not records:
-        _notice("no architectures match")
-        return
-    table = Table(title=f"{len(records)} architecture{'s' if len(records) != 1 else ''}")
-    table.add_column("id", no_wrap=True)  # never cut: it is what the user types next
-    for column in ("name", "year", "family", "placement", "E", "C", "R", "per step", "state", "confidence", "citation"):
-        table.add_column(column)
-    for record in records:
-        flags = ["yes" if record[p] else "no" for p in ("efficient", "compact", "recall")]
-        citation = f"arXiv:{record['arxiv']}" if record["arxiv"] else (record["url"] or "")
-        placement = record["placement"] + (" (recipe)" if record["reading"] == "recipe" else "")
-        cells = (record["id"], record["name"], str(record["year"]), record["family"], placement, *flags)
-        scaling = (record["per_step_compute"] or "hybrid", record["state_size"] or "hybrid", record["confidence"])
-        table.add_row(*(escape(cell) for cell in (*cells, *scaling, citation)))
-    stdout.print(table)
