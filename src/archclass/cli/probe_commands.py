@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -51,23 +48,6 @@ def _lengths(text: Optional[str]) -> list[int] | None:
     if lengths and len(lengths) < 3:
         raise typer.BadParameter("give at least three positive lengths, e.g. 256,512,1024", param_hint="--lengths")
     return lengths or None
-
-
-@contextmanager
-def _progress(total: int) -> Iterator[Callable[[str, int], None] | None]:
-    """A Rich progress bar on a terminal (advanced once a measured length), nothing otherwise."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.progress import Progress
-
-    with Progress(console=stderr, transient=True) as bar:
-        task = bar.add_task("probing", total=total)
-
-        def advance(label: str, _length: int) -> None:
-            bar.update(task, advance=1, description=f"probing {label}")
-
-        yield advance
 
 
 def reference_list(json_: JsonOption = False) -> None:
@@ -118,12 +98,13 @@ def probe_command(
     if hf or hf_all or hf_config:
         return _run_hf(hf, hf_all, hf_config, layers, kwargs, _lengths(lengths), device, dtype, check, json_, out)
     from archclass.probe import probe_targets
+    from archclass.probe.report import probe_progress
     from archclass.probe.runner import default_lengths
     from archclass.reference import catalog
 
     targets: list[Any] = [module] if module else (sorted(catalog()) if all_ else arch)
     chosen = _lengths(lengths) or default_lengths(device)
-    with _progress(len(targets) * len(chosen)) as report:
+    with probe_progress(stderr, len(targets) * len(chosen)) as report:
         found = probe_targets(
             targets, d_model=d_model, kwargs=kwargs, lengths=chosen, device=device, dtype=dtype, repeats=repeats,
             check=check, registry=registry_file, progress=report,
@@ -167,7 +148,7 @@ def _run_hf(
 
     try:
         if census:
-            rows: Any = hf.census(lengths=lengths or hf.DEFAULT_LENGTHS, progress=_census_progress())
+            rows: Any = hf.census(lengths=lengths or hf.DEFAULT_LENGTHS, progress=hf_report.census_progress(stderr))
         else:
             rows = hf.probe_hf(
                 model_type or "", overrides=overrides, config_path=config, layers=layers,
@@ -194,17 +175,6 @@ def _run_hf(
         stdout.print(hf_report.hf_result_table(rows))
         for note in rows["notes"]:
             stdout.print(f"  note: {note}", soft_wrap=True, markup=False)
-
-
-def _census_progress() -> Callable[[str], None]:
-    """One line per model type on stderr (the census takes minutes)."""
-    count = [0]
-
-    def report(model_type: str) -> None:
-        count[0] += 1
-        stderr.print(f"[{count[0]}] {model_type}", markup=False)
-
-    return report
 
 
 def _store(results: list[dict[str, Any]]) -> None:

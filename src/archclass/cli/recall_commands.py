@@ -4,81 +4,27 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from archclass.cli.options import JsonOption
+from archclass.cli.options import DeviceOption, JsonOption, StoreOption, comma_ints
 from archclass.cli.output import emit_json, fail, stderr
 from archclass.errors import ArchclassError
-from archclass.keyvalue import KeyValueError, parse_pairs
+from archclass.keyvalue import parse_pairs
 
 if TYPE_CHECKING:
-    from archclass.recall.experiment import RecallResult, SweepProgress
-
-
-def _ints(text: Optional[str], option: str) -> list[int]:
-    if not text:
-        return []
-    try:
-        values = sorted({int(part) for part in text.split(",") if part.strip()})
-    except ValueError:
-        raise typer.BadParameter(
-            f"{text!r} is not a comma-separated list of whole numbers", param_hint=option
-        ) from None
-    if not values or values[0] < 1:
-        raise typer.BadParameter("give positive numbers, e.g. 8,16,32", param_hint=option)
-    return values
-
-
-def _pairs(items: list[str], option: str, example: str) -> dict[str, Any]:
-    try:
-        return parse_pairs(items, option, example)
-    except KeyValueError as error:
-        raise typer.BadParameter(str(error), param_hint=error.option) from None
+    from archclass.recall.experiment import RecallResult
 
 
 def _command() -> str:
     return "archclass " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
-def _knobs(run: dict[str, Any]) -> str:
-    return "".join(f"{key}={value} " for key, value in sorted(run.get("overrides", {}).items()))
-
-
-@contextmanager
-def _progress() -> Iterator[SweepProgress]:
-    """A progress bar over the runs, and a line per finished run, on stderr."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from archclass.recall.experiment import SweepProgress
-
-    columns = (TextColumn("recall sweep"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=stderr, transient=True) as bar:
-        task = bar.add_task("runs", total=None)
-
-        def planned(earlier: int, to_train: int) -> None:
-            if earlier:
-                stderr.print(f"resuming: {earlier} runs already done", markup=False)
-            stderr.print(f"training {to_train} models", markup=False)
-            bar.update(task, total=to_train)
-
-        def finished(run: dict[str, Any]) -> None:
-            bound = run["bound_pairs"]
-            line = f"  {run['arch']} d={run['d_model']} {_knobs(run)}seed={run['seed']}: capacity {run['capacity']}"
-            if bound is not None:
-                line += f" (bound {bound:.3g}), {run['steps_run']} steps, {run['tokens_per_second']:,.0f} tokens/s"
-            bar.console.print(line, markup=False)
-            bar.advance(task)
-
-        yield SweepProgress(planned, finished)
-
-
 def _finish(result: RecallResult, out: Path, *, figure: bool, store: bool, as_json: bool) -> None:
     """Keep the runs in the database, print the summary, then fail on any capacity above its bound."""
+    from archclass.recall.report import violations_message
     from archclass.recall.sweep import markdown_table
 
     if store:
@@ -90,11 +36,9 @@ def _finish(result: RecallResult, out: Path, *, figure: bool, store: bool, as_js
         stderr.print(f"wrote {out}/results.json, results.md" + (", capacity.png" if figure else ""), markup=False)
     for note in result.notes:
         stderr.print(f"note: {note}", markup=False, soft_wrap=True)
-    if result.violations:
-        fail(
-            "measured capacity above the bound (a bug in the state count, the bound or the task): "
-            + "; ".join(result.violations)
-        )
+    message = violations_message(result.violations)
+    if message:
+        fail(message)
 
 
 def _store(result: RecallResult) -> None:
@@ -158,7 +102,6 @@ MatchWidthOption = Annotated[
         "(default: the first --d-model).",
     ),
 ]
-DeviceOption = Annotated[str, typer.Option(help="cpu or cuda.")]
 Bf16Option = Annotated[Optional[bool], typer.Option("--bf16/--no-bf16", help="bf16 autocast (default: on for cuda).")]
 CompileOption = Annotated[bool, typer.Option("--compile", help="torch.compile the model.")]
 KwOption = Annotated[
@@ -182,7 +125,7 @@ ForceOption = Annotated[
 VerboseOption = Annotated[
     bool, typer.Option("--verbose", "-v", help="Print loss and accuracy at every evaluation of every run.")
 ]
-StoreOption = Annotated[
+SweepStoreOption = Annotated[
     bool, typer.Option("--store/--no-store", help="Record every run in the database (recall_runs).")
 ]
 
@@ -215,7 +158,7 @@ def recall_command(
     resume: ResumeOption = None,
     force: ForceOption = False,
     verbose: VerboseOption = False,
-    store: StoreOption = True,
+    store: SweepStoreOption = True,
 ) -> None:
     """Train small MQAR models and set their recall capacity against the bound for their state.
 
@@ -227,13 +170,15 @@ def recall_command(
     from archclass.recall.experiment import SweepSettings, run_sweep
 
     settings = SweepSettings(
-        archs=arch, d_models=_ints(d_model, "--d-model"), pairs=_ints(pairs, "--pairs"), vocab=vocab, seq_len=seq_len,
-        layers=layers, conv_width=conv_width, test_seq_lens=_ints(test_seq_len, "--test-seq-len"), seeds=seeds,
-        steps=steps, batch_size=batch_size, lr=lr, accuracy=accuracy, state_bytes=_ints(state_bytes, "--state-bytes"),
-        match_width=match_width, device=device, bf16=bf16, compile=compile_, workers=workers, eval_every=eval_every,
-        overrides=_pairs(kw, "--kw", "chunk_size=8"),
+        archs=arch, d_models=comma_ints(d_model, "--d-model"), pairs=comma_ints(pairs, "--pairs"), vocab=vocab,
+        seq_len=seq_len, layers=layers, conv_width=conv_width, test_seq_lens=comma_ints(test_seq_len, "--test-seq-len"),
+        seeds=seeds, steps=steps, batch_size=batch_size, lr=lr, accuracy=accuracy,
+        state_bytes=comma_ints(state_bytes, "--state-bytes"), match_width=match_width, device=device, bf16=bf16,
+        compile=compile_, workers=workers, eval_every=eval_every, overrides=parse_pairs(kw, "--kw", "chunk_size=8"),
     )  # fmt: skip
-    with _progress() as progress:
+    from archclass.recall.report import sweep_progress
+
+    with sweep_progress(stderr) as progress:
         result = run_sweep(
             settings, out=out, resume=resume, force=force, figure=figure, command=_command(), progress=progress,
             verbose=verbose,
@@ -265,7 +210,6 @@ SourceDeviceOption = Annotated[
 ReportAccuracyOption = Annotated[
     float, typer.Option(callback=_accuracy, help="A: the accuracy the runs were scored at, in (0, 1].")
 ]
-ReportStoreOption = Annotated[bool, typer.Option("--store/--no-store", help="Record the runs in the database.")]
 ReportForceOption = Annotated[bool, typer.Option("--force", help="Replace an existing results.json in --out.")]
 
 
@@ -276,7 +220,7 @@ def recall_report_command(
     source_device: SourceDeviceOption = [],  # noqa: B006
     accuracy: ReportAccuracyOption = 0.9,
     figure: FigureOption = True,
-    store: ReportStoreOption = False,
+    store: StoreOption = False,
     force: ReportForceOption = False,
     json_: JsonOption = False,
 ) -> None:
@@ -294,9 +238,8 @@ def recall_report_command(
         if not sep or not arch_name or not source_name:
             raise typer.BadParameter(f"{item!r} is not ARCH@SOURCE-FILE-NAME", param_hint="--exclude")
         dropped.append((arch_name, source_name))
-    devices = {
-        name: str(device) for name, device in _pairs(source_device, "--source-device", "runs.jsonl=H200").items()
-    }
+    given: dict[str, Any] = parse_pairs(source_device, "--source-device", "runs.jsonl=H200")
+    devices = {name: str(device) for name, device in given.items()}
     result = merge_report(
         sources, out=out, exclude=dropped, devices=devices, accuracy=accuracy, figure=figure, force=force,
         command=_command(),

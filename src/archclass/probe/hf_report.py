@@ -6,9 +6,22 @@ nothing here needs torch or transformers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
+
+
+def census_progress(console: Console) -> Callable[[str], None]:
+    """One line per model type on CONSOLE (the census takes minutes)."""
+    count = [0]
+
+    def report(model_type: str) -> None:
+        count[0] += 1
+        console.print(f"[{count[0]}] {model_type}", markup=False)
+
+    return report
 
 
 def hf_result_lines(result: dict[str, Any]) -> list[str]:

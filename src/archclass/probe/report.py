@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +167,20 @@ def references_table(rows: list[dict[str, Any]]) -> Table:
             row["name"], row["arch_id"], f"{row['parameters']:,}", hyperparameters, "yes" if row["prefill"] else "no"
         )
     return table
+
+
+@contextmanager
+def probe_progress(console: Console, total: int) -> Iterator[Callable[[str, int], None] | None]:
+    """A Rich progress bar on a terminal (advanced once a measured length), nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("probing", total=total)
+
+        def advance(label: str, _length: int) -> None:
+            bar.update(task, advance=1, description=f"probing {label}")
+
+        yield advance

@@ -1,0 +1,22 @@
+"""The lines a recall sweep prints (archclass.recall.report)."""
+
+from __future__ import annotations
+
+from archclass.recall.report import run_line, violations_message
+
+RUN = {
+    "arch": "mamba", "d_model": 64, "seed": 1, "capacity": 16, "bound_pairs": 1234.5, "steps_run": 800,
+    "tokens_per_second": 51234.4, "overrides": {"d_state": 8, "chunk_size": 4},
+}  # fmt: skip
+
+
+def test_a_run_line_names_knobs_in_order_and_the_bound():
+    assert run_line(RUN) == (
+        "  mamba d=64 chunk_size=4 d_state=8 seed=1: capacity 16 (bound 1.23e+03), 800 steps, 51,234 tokens/s"
+    )
+    assert run_line({**RUN, "bound_pairs": None, "overrides": {}}) == "  mamba d=64 seed=1: capacity 16"
+
+
+def test_violations_fail_only_when_there_are_some():
+    assert violations_message([]) is None
+    assert violations_message(["a", "b"]).endswith("the bound or the task): a; b")
