@@ -66,16 +66,10 @@ PairsOption = Annotated[str, typer.Option("--pairs", help="Comma-separated K (ke
 VocabOption = Annotated[int, typer.Option(min=1, help="V: distinct keys and values.")]
 SeqLenOption = Annotated[Optional[int], typer.Option(min=1, help="Sequence length (default 4 x max K, at least 64).")]
 LayersOption = Annotated[int, typer.Option(min=1, help="Sequence-mixing layers (each followed by an MLP).")]
-ConvOption = Annotated[
-    int,
-    typer.Option(
-        min=1,
-        help="Taps of the short causal convolution before each mixer (its buffer counts as state); 1 turns it off.",
-    ),
-]
-TestLensOption = Annotated[
-    Optional[str], typer.Option(help="Also test each trained model at these sequence lengths (comma-separated).")
-]
+_CONV_HELP = "Taps of the short causal convolution before each mixer (its buffer counts as state); 1 turns it off."
+ConvOption = Annotated[int, typer.Option(min=1, help=_CONV_HELP)]
+_TEST_LENS_HELP = "Also test each trained model at these sequence lengths (comma-separated)."
+TestLensOption = Annotated[Optional[str], typer.Option(help=_TEST_LENS_HELP)]
 SeedsOption = Annotated[int, typer.Option(min=1, help="Seeds per configuration; points are means over them.")]
 StepsOption = Annotated[int, typer.Option(min=1, help="Training steps (early stop at 99% accuracy).")]
 BatchOption = Annotated[int, typer.Option(min=1, help="Sequences per step.")]
@@ -88,46 +82,30 @@ def _accuracy(value: float) -> float:
     return value
 
 
-AccuracyOption = Annotated[
-    float, typer.Option(callback=_accuracy, help="A: accuracy that counts as recalled, in (0, 1].")
-]
-StateBytesOption = Annotated[
-    Optional[str], typer.Option(help="Match architectures at these state sizes (bytes) instead of --d-model.")
-]
-MatchWidthOption = Annotated[
-    Optional[int],
-    typer.Option(
-        min=1,
-        help="With --state-bytes: the d_model of families matched by a window or state dimension "
-        "(default: the first --d-model).",
-    ),
-]
+_ACCURACY_HELP = "A: accuracy that counts as recalled, in (0, 1]."
+AccuracyOption = Annotated[float, typer.Option(callback=_accuracy, help=_ACCURACY_HELP)]
+_STATE_BYTES_HELP = "Match architectures at these state sizes (bytes) instead of --d-model."
+StateBytesOption = Annotated[Optional[str], typer.Option(help=_STATE_BYTES_HELP)]
+_MATCH_HELP = (
+    "With --state-bytes: the d_model of families matched by a window or state dimension (default: the first --d-model)."
+)
+MatchWidthOption = Annotated[Optional[int], typer.Option(min=1, help=_MATCH_HELP)]
 Bf16Option = Annotated[Optional[bool], typer.Option("--bf16/--no-bf16", help="bf16 autocast (default: on for cuda).")]
 CompileOption = Annotated[bool, typer.Option("--compile", help="torch.compile the model.")]
-KwOption = Annotated[
-    list[str], typer.Option("--kw", help="Hyperparameter KEY=VALUE for the families that take it (repeatable).")
-]
+_KW_HELP = "Hyperparameter KEY=VALUE for the families that take it (repeatable)."
+KwOption = Annotated[list[str], typer.Option("--kw", help=_KW_HELP)]
 WorkersOption = Annotated[int, typer.Option(min=1, help="Configurations trained at once on the device (processes).")]
 EvalOption = Annotated[int, typer.Option(min=0, help="Evaluate (and maybe stop early) every N steps; 0: never.")]
 OutOption = Annotated[Path, typer.Option(help="Folder for results.json, results.md and capacity.png.")]
 FigureOption = Annotated[bool, typer.Option("--figure/--no-figure", help="Draw capacity.png.")]
-ResumeOption = Annotated[
-    Optional[Path],
-    typer.Option(
-        help="Keep the runs already in this runs.partial.jsonl or results.json and train only the rest.",
-        exists=True,
-        dir_okay=False,
-    ),
-]
-ForceOption = Annotated[
-    bool, typer.Option("--force", help="Replace an existing results.json (and discard a cut-short partial file).")
-]
-VerboseOption = Annotated[
-    bool, typer.Option("--verbose", "-v", help="Print loss and accuracy at every evaluation of every run.")
-]
-SweepStoreOption = Annotated[
-    bool, typer.Option("--store/--no-store", help="Record every run in the database (recall_runs).")
-]
+_RESUME_HELP = "Keep the runs already in this runs.partial.jsonl or results.json and train only the rest."
+ResumeOption = Annotated[Optional[Path], typer.Option(help=_RESUME_HELP, exists=True, dir_okay=False)]
+_FORCE_HELP = "Replace an existing results.json (and discard a cut-short partial file)."
+ForceOption = Annotated[bool, typer.Option("--force", help=_FORCE_HELP)]
+_VERBOSE_HELP = "Print loss and accuracy at every evaluation of every run."
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help=_VERBOSE_HELP)]
+_SWEEP_STORE_HELP = "Record every run in the database (recall_runs)."
+SweepStoreOption = Annotated[bool, typer.Option("--store/--no-store", help=_SWEEP_STORE_HELP)]
 
 
 def recall_command(
@@ -187,29 +165,20 @@ def recall_command(
         _finish(result, out, figure=figure, store=store, as_json=json_)
 
 
-SourcesArgument = Annotated[
-    list[Path],
-    typer.Argument(
-        help="Runs from earlier sweeps: runs.partial.jsonl files or results.json files.", exists=True, dir_okay=False
-    ),
-]
-ExcludeOption = Annotated[
-    list[str],
-    typer.Option(
-        help="Leave out the runs of this architecture from SOURCE (ARCH@SOURCE-FILE-NAME, repeatable), "
-        "e.g. a family re-run elsewhere after a fix."
-    ),
-]
-SourceDeviceOption = Annotated[
-    list[str],
-    typer.Option(
-        help="SOURCE-FILE-NAME=DEVICE: the device of that file's runs where they do not record one "
-        "(runs recorded before runs carried their device)."
-    ),
-]
-ReportAccuracyOption = Annotated[
-    float, typer.Option(callback=_accuracy, help="A: the accuracy the runs were scored at, in (0, 1].")
-]
+_SOURCES_HELP = "Runs from earlier sweeps: runs.partial.jsonl files or results.json files."
+SourcesArgument = Annotated[list[Path], typer.Argument(help=_SOURCES_HELP, exists=True, dir_okay=False)]
+_EXCLUDE_HELP = (
+    "Leave out the runs of this architecture from SOURCE (ARCH@SOURCE-FILE-NAME, repeatable), "
+    "e.g. a family re-run elsewhere after a fix."
+)
+ExcludeOption = Annotated[list[str], typer.Option(help=_EXCLUDE_HELP)]
+_SOURCE_DEVICE_HELP = (
+    "SOURCE-FILE-NAME=DEVICE: the device of that file's runs where they do not record one "
+    "(runs recorded before runs carried their device)."
+)
+SourceDeviceOption = Annotated[list[str], typer.Option(help=_SOURCE_DEVICE_HELP)]
+_SCORED_HELP = "A: the accuracy the runs were scored at, in (0, 1]."
+ReportAccuracyOption = Annotated[float, typer.Option(callback=_accuracy, help=_SCORED_HELP)]
 ReportForceOption = Annotated[bool, typer.Option("--force", help="Replace an existing results.json in --out.")]
 
 
