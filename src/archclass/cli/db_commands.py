@@ -25,7 +25,7 @@ from archclass.cli.options import (
     output_format,
     with_filters,
 )
-from archclass.cli.output import emit_json, stderr, stdout
+from archclass.cli.output import emit_json, json_ready, stderr, stdout
 from archclass.errors import ArchclassError
 from archclass.filters import Filters  # at run time: with_filters resolves the annotation
 
@@ -162,7 +162,7 @@ def export(
         raise typer.BadParameter(f"--json conflicts with --format {format_.value}", param_hint="--json")
     records = query_database(filters, db=db, registry=registry_file, full=True, notify=_notice)
     render = {
-        ExportFormat.json: lambda: json.dumps(records, indent=2, ensure_ascii=False) + "\n",
+        ExportFormat.json: lambda: json.dumps(json_ready(records), indent=2, ensure_ascii=False) + "\n",
         ExportFormat.csv: lambda: records_csv(records),
         ExportFormat.markdown: lambda: records_markdown(records),
         ExportFormat.bibtex: lambda: records_bibtex(records),

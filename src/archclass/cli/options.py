@@ -147,62 +147,38 @@ def _repeatable(flag: str, short: str, metavar: str, choices: tuple[str, ...], h
     return typer.Option(flag, short, metavar=metavar, callback=_choice(choices, metavar.lower()), help=help)
 
 
+_FLAG, _CHOSEN, _YEAR, _TEXT = Optional[bool], Optional[list[str]], Optional[int], Optional[str]
+_FAMILY_HELP = "Only this family, e.g. ssm, hybrid (repeatable)."
+_TAG_HELP = "Only with this mechanism, e.g. delta-rule (repeatable: all)."
+_PLACEMENT_HELP, _SEARCH_HELP = f"Only {', '.join(PLACEMENTS)} (repeatable).", "Text in the id, name or an alias."
+_READING_HELP = "fixed: knobs held constant; recipe: the paper's knobs grown with T (entries without one: fixed)."
+
+
+def _chosen(flag: str, metavar: str, choices: tuple[str, ...], what: str, help: str) -> Any:
+    return typer.Option(flag, metavar=metavar, callback=_choice(choices, what), help=help)
+
+
+def _year(flag: str, help: str) -> Any:
+    return typer.Option(flag, min=0, max=MAX_YEAR, metavar="YEAR", help=help)
+
+
 # Each filter as (type, default, option), named as the Filters field it fills.
 _FILTERS: dict[str, tuple[Any, Any, Any]] = {
-    "efficient": (Optional[bool], None, typer.Option("--efficient/--not-efficient", help="Only (not) efficient.")),
-    "compact": (Optional[bool], None, typer.Option("--compact/--not-compact", help="Only (not) compact.")),
-    "recall": (Optional[bool], None, typer.Option("--recall/--no-recall", help="Only with (without) recall.")),
-    "hybrid": (Optional[bool], None, typer.Option("--hybrid/--pure", help="Only hybrids, or only pure ones.")),
-    "placements": (
-        Optional[list[str]],
-        None,
-        _repeatable("--placement", "-p", "PLACEMENT", PLACEMENTS, f"Only {', '.join(PLACEMENTS)} (repeatable)."),
-    ),
-    "families": (
-        Optional[list[str]],
-        None,
-        _repeatable("--family", "-f", "FAMILY", FAMILIES, "Only this family, e.g. ssm, hybrid (repeatable)."),
-    ),
-    "tags": (
-        Optional[list[str]],
-        None,
-        _repeatable("--tag", "-t", "TAG", TAGS, "Only with this mechanism, e.g. delta-rule (repeatable: all)."),
-    ),
-    "reading": (
-        str,
-        "fixed",
-        typer.Option(
-            "--reading",
-            metavar="READING",
-            callback=_choice(READINGS, "reading"),
-            help="fixed: knobs held constant; recipe: the paper's knobs grown with T (entries without one: fixed).",
-        ),
-    ),
-    "year_from": (
-        Optional[int],
-        None,
-        typer.Option("--year-from", min=0, max=MAX_YEAR, metavar="YEAR", help="Published in or after YEAR."),
-    ),
-    "year_to": (
-        Optional[int],
-        None,
-        typer.Option("--year-to", min=0, max=MAX_YEAR, metavar="YEAR", help="Published in or before YEAR."),
-    ),
-    "search": (
-        Optional[str],
-        None,
-        typer.Option("--search", "-s", metavar="TEXT", callback=_search, help="Text in the id, name or an alias."),
-    ),
-    "sort": (
-        str,
-        "id",
-        typer.Option(
-            "--sort", metavar="KEY", callback=_choice(SORT_KEYS, "sort key"), help=f"Sort by {', '.join(SORT_KEYS)}."
-        ),
-    ),
+    "efficient": (_FLAG, None, typer.Option("--efficient/--not-efficient", help="Only (not) efficient.")),
+    "compact": (_FLAG, None, typer.Option("--compact/--not-compact", help="Only (not) compact.")),
+    "recall": (_FLAG, None, typer.Option("--recall/--no-recall", help="Only with (without) recall.")),
+    "hybrid": (_FLAG, None, typer.Option("--hybrid/--pure", help="Only hybrids, or only pure ones.")),
+    "placements": (_CHOSEN, None, _repeatable("--placement", "-p", "PLACEMENT", PLACEMENTS, _PLACEMENT_HELP)),
+    "families": (_CHOSEN, None, _repeatable("--family", "-f", "FAMILY", FAMILIES, _FAMILY_HELP)),
+    "tags": (_CHOSEN, None, _repeatable("--tag", "-t", "TAG", TAGS, _TAG_HELP)),
+    "reading": (str, "fixed", _chosen("--reading", "READING", READINGS, "reading", _READING_HELP)),
+    "year_from": (_YEAR, None, _year("--year-from", "Published in or after YEAR.")),
+    "year_to": (_YEAR, None, _year("--year-to", "Published in or before YEAR.")),
+    "search": (_TEXT, None, typer.Option("--search", "-s", metavar="TEXT", callback=_search, help=_SEARCH_HELP)),
+    "sort": (str, "id", _chosen("--sort", "KEY", SORT_KEYS, "sort key", f"Sort by {', '.join(SORT_KEYS)}.")),
     "descending": (bool, False, typer.Option("--desc", help="Sort in descending order.")),
     "limit": (Optional[int], None, typer.Option("--limit", min=1, max=MAX_LIMIT, metavar="N", help="At most N rows.")),
-}
+}  # fmt: skip
 FILTER_PARAMETERS = [
     inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, option])
     for name, (kind, default, option) in _FILTERS.items()
