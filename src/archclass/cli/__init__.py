@@ -56,10 +56,8 @@ def _options(
     pass
 
 
-for _module in (
-    registry_commands, contrib_commands, cost_commands, db_commands, probe_commands, recall_commands, render_commands,
-    readme_commands,
-):
+_COMMANDS = (registry_commands, contrib_commands, cost_commands, db_commands, probe_commands, recall_commands)
+for _module in (*_COMMANDS, render_commands, readme_commands):
     _module.register(app)
 
 

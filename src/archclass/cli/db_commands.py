@@ -200,12 +200,8 @@ def datasette_metadata(
 
 
 def register(app: typer.Typer) -> None:
-    db_app = typer.Typer(
-        name="db",
-        help="Create, upgrade and inspect the archclass database.\n\nExample: archclass db status",
-        no_args_is_help=True,
-        rich_markup_mode="rich",
-    )
+    db_help = "Create, upgrade and inspect the archclass database.\n\nExample: archclass db status"
+    db_app = typer.Typer(name="db", help=db_help, no_args_is_help=True, rich_markup_mode="rich")
     app.add_typer(db_app, name="db")
     db_app.command("upgrade", epilog="Example: archclass db upgrade --db ./archclass.db")(db_upgrade)
     db_app.command("status", epilog="Example: archclass db status --json")(db_status)
@@ -223,9 +219,8 @@ def register(app: typer.Typer) -> None:
             "archclass export --format markdown --efficient --compact"
         )
     )(export)
-    app.command("datasette-metadata", epilog="Example: archclass datasette-metadata -o datasette/metadata.yml")(
-        datasette_metadata
-    )
+    datasette_epilog = "Example: archclass datasette-metadata -o datasette/metadata.yml"
+    app.command("datasette-metadata", epilog=datasette_epilog)(datasette_metadata)
 
 
 def _say(line: str) -> None:

@@ -13,34 +13,27 @@ from archclass.cli.output import emit_json, stderr, stdout
 from archclass.errors import ArchclassError
 from archclass.keyvalue import parse_pairs
 
-ArchOption = Annotated[
-    list[str], typer.Option("--arch", "-a", help="Registry id/alias or reference name (repeatable).")
-]
+_ARCH_HELP = "Registry id/alias or reference name (repeatable)."
+ArchOption = Annotated[list[str], typer.Option("--arch", "-a", help=_ARCH_HELP)]
 AllOption = Annotated[bool, typer.Option("--all", help="Probe every reference implementation (the claims check).")]
 ModuleOption = Annotated[Optional[str], typer.Option("--module", help="Your OSP module: path/to/file.py:ClassName.")]
 KwOption = Annotated[list[str], typer.Option("--kw", help="Constructor argument KEY=VALUE (repeatable).")]
 WidthOption = Annotated[int, typer.Option(min=1, help="Model width for reference implementations.")]
 DtypeOption = Annotated[str, typer.Option(help="float32, float64, bfloat16 or float16.")]
-LengthsOption = Annotated[
-    Optional[str], typer.Option(help="Comma-separated positions T (default: 128..2048 on CPU, 1k..64k on CUDA).")
-]
+_LENGTHS_HELP = "Comma-separated positions T (default: 128..2048 on CPU, 1k..64k on CUDA)."
+LengthsOption = Annotated[Optional[str], typer.Option(help=_LENGTHS_HELP)]
 RepeatsOption = Annotated[int, typer.Option(min=1, help="Timed repetitions of each step (median reported).")]
-CheckOption = Annotated[
-    bool,
-    typer.Option("--check/--no-check", help="First check that step reproduces forward and prefill (the OSP rule)."),
-]
+_CHECK_HELP = "First check that step reproduces forward and prefill (the OSP rule)."
+CheckOption = Annotated[bool, typer.Option("--check/--no-check", help=_CHECK_HELP)]
 OutOption = Annotated[Optional[Path], typer.Option("--out", help="Also write the JSON here.")]
 PlotOption = Annotated[Optional[Path], typer.Option("--plot", help="Write log-log plots (PNG or SVG) here.")]
-HfOption = Annotated[
-    Optional[str], typer.Option("--hf", metavar="MODEL_TYPE", help="A transformers model type, e.g. mamba, llama.")
-]
+_HF_HELP = "A transformers model type, e.g. mamba, llama."
+HfOption = Annotated[Optional[str], typer.Option("--hf", metavar="MODEL_TYPE", help=_HF_HELP)]
 HfAllOption = Annotated[bool, typer.Option("--hf-all", help="The census: every causal-LM type of transformers.")]
-HfConfigOption = Annotated[
-    Optional[Path], typer.Option("--hf-config", help="A real model's config.json (its sizes, nothing downloaded).")
-]
-LayersOption = Annotated[
-    Optional[int], typer.Option("--layers", min=1, help="With --hf/--hf-config: keep N layers of each kind.")
-]
+_HF_CONFIG_HELP = "A real model's config.json (its sizes, nothing downloaded)."
+HfConfigOption = Annotated[Optional[Path], typer.Option("--hf-config", help=_HF_CONFIG_HELP)]
+_LAYERS_HELP = "With --hf/--hf-config: keep N layers of each kind."
+LayersOption = Annotated[Optional[int], typer.Option("--layers", min=1, help=_LAYERS_HELP)]
 
 
 def _lengths(text: Optional[str]) -> list[int] | None:
