@@ -8,6 +8,7 @@ from rich.console import Console
 from archclass.classifier import BoundSettings
 from archclass.registry import load_registry
 from archclass.report import (
+    bound_inputs,
     bound_sentence,
     classification_lines,
     entry_lines,
@@ -62,6 +63,11 @@ def test_classification_lines_name_rules_bound_and_recipe():
 
 def test_an_unevaluated_bound_says_why():
     assert bound_sentence({"evaluated": False, "reason": "state grows"}) == "not evaluated: state grows"
+
+
+def test_bound_inputs_read_as_whole_numbers():
+    line = bound_inputs(1048576.0, 16.0, 32000, 0.9, 16777216.0)
+    assert line == "n = 1,048,576 scalars, p = 16 bits (16,777,216 bits of state), V = 32,000, A = 0.9"
 
 
 def test_entry_lines_show_shares_placement_and_the_latest_probe():

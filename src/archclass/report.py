@@ -113,6 +113,14 @@ def bound_sentence(bound: Mapping[str, Any]) -> str:
     )
 
 
+def bound_inputs(state: float, bits: float, vocab: float, accuracy: float, state_bits: float) -> str:
+    """`bound`: the numbers the bound was computed from."""
+    n = number
+    return f"n = {n(state)} scalars, p = {n(bits)} bits ({n(state_bits)} bits of state), V = {n(vocab)}, " + (
+        f"A = {n(accuracy)}"
+    )
+
+
 def entry_lines(entry: Architecture, result: Classification, probe: Mapping[str, Any] | None) -> list[str]:
     """`show ID`: citation, scaling, hyperparameters, evidence, placement and the latest stored probe."""
     web = (entry.url or "").removeprefix("https://").removeprefix("http://")

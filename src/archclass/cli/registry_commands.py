@@ -232,13 +232,8 @@ def bound(
         emit_json(result.as_dict())
         return
     stdout.print(FORMULA, markup=False)
-    n = report.number
-    stdout.print(
-        f"n = {n(state)} scalars, p = {n(bits)} bits ({n(result.state_bits)} bits of state), "
-        f"V = {n(vocab)}, A = {n(accuracy)}",
-        markup=False,
-    )
-    stdout.print(f"K <= [bold]{n(int(result.max_pairs))}[/] key-value pairs")
+    stdout.print(report.bound_inputs(state, bits, vocab, accuracy, result.state_bits), markup=False)
+    stdout.print(f"K <= [bold]{report.number(int(result.max_pairs))}[/] key-value pairs")
 
 
 def register(app: typer.Typer) -> None:
