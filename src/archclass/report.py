@@ -116,9 +116,8 @@ def bound_sentence(bound: Mapping[str, Any]) -> str:
 def bound_inputs(state: float, bits: float, vocab: float, accuracy: float, state_bits: float) -> str:
     """`bound`: the numbers the bound was computed from."""
     n = number
-    return f"n = {n(state)} scalars, p = {n(bits)} bits ({n(state_bits)} bits of state), V = {n(vocab)}, " + (
-        f"A = {n(accuracy)}"
-    )
+    inputs = f"n = {n(state)} scalars, p = {n(bits)} bits ({n(state_bits)} bits of state)"
+    return f"{inputs}, V = {n(vocab)}, A = {n(accuracy)}"
 
 
 def entry_lines(entry: Architecture, result: Classification, probe: Mapping[str, Any] | None) -> list[str]:
