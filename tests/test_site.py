@@ -109,6 +109,15 @@ def test_the_plot_grows_to_hold_a_crowded_registry():
     assert len(scan(html).points) == len(crowded_registry())
 
 
+def test_only_entries_alone_at_their_place_are_named_on_the_plot():
+    html = page(triangle_points(crowded_registry()))
+    named = set(re.findall(r'data-id="([^"]+)"[^>]*>(?:<circle[^>]*>|<path[^>]*>)*<text', html))
+    # Alone at the ER and CR midpoints, or unplaced: named. In a stack (at E, whatever its placement) or a
+    # hybrid: named on hover only, or the names would pile up on one another.
+    assert {"retrieval-attention", "unbounded-precision-rnn", "hyena", "made-up-entry-with-no-property-00"} <= named
+    assert not named & {"bigbird", "made-up-efficient-0", "made-up-compact-0", "mamba", "jamba"}
+
+
 def test_the_page_is_self_contained(real_page):
     _, html = real_page
     scanner = scan(html)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 from collections import Counter
 from html import escape
 from importlib import resources
@@ -128,8 +129,9 @@ def _plot(data: dict[str, Any]) -> str:
     for point in points:
         if point["components"]:
             parts.append(_composition(point, by_id, plane))
+    stacked_ids = {p["id"] for p in points for s in data["stacks"] if _in_stack(p, s)}
     for point in points:
-        parts.append(_point(point, plane))
+        parts.append(_point(point, plane, named=not point["hybrid"] and point["id"] not in stacked_ids))
     parts.append('<g id="shares"></g></svg>')
     return "\n".join(parts)
 
@@ -178,13 +180,17 @@ def _composition(point: dict[str, Any], by_id: dict[str, dict[str, Any]], plane:
     return f'<g class="composition" data-hybrid="{_attr(point["id"])}">{"".join(lines)}</g>'
 
 
-def _point(point: dict[str, Any], plane: _Plane) -> str:
+def _in_stack(point: dict[str, Any], stack: dict[str, Any]) -> bool:
+    return point["placement"] != "none" and math.dist(point["plot"], stack["anchor"]) <= stack["radius"] + 1e-9
+
+
+def _point(point: dict[str, Any], plane: _Plane, named: bool) -> str:
+    """A point's mark, and its id beside it when `named` (an entry alone at its place)."""
     x, y = plane.px(*point["plot"])
     label = f"{point['name']} ({point['id']}), {point['year']}, {point['family']}, placement {point['placement']}"
     body = _marker(x, y, FAMILY_COLOURS[point["family"]], point["confidence"])
     text = ""
-    alone = point["placement"] == "none" or (not point["hybrid"] and point["placement"] in ("E", "C", "ER", "CR"))
-    if alone:
+    if named:
         # Few enough to name on the plot; the stacks and hybrids are named on hover.
         dx = -10 if point["placement"] == "ER" or point["placement"] == "E" else 10
         anchor = "end" if dx < 0 else "start"
