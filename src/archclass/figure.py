@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.path import Path
-    from matplotlib.text import Text
+    from matplotlib.text import Annotation, Text
     from matplotlib.transforms import Bbox
 
 EXPLANATION = (
@@ -171,7 +171,7 @@ class _Layout:
     # Measuring.
 
     def _display_box(self, artist: Any) -> Bbox:
-        return artist.get_window_extent(self.canvas.get_renderer())  # type: ignore[no-any-return]
+        return artist.get_window_extent(self.canvas.get_renderer())
 
     def _extent(self, artists: Iterable[Any]) -> Bbox:
         """The smallest box holding `artists`, in the plane's units."""
@@ -183,14 +183,14 @@ class _Layout:
     def _drawn(self) -> list[Any]:
         return [*self.ax.texts, *self.ax.lines, *self.ax.patches]
 
-    def _obstacles(self, moving: Text) -> list[Bbox | Path]:
+    def _obstacles(self, moving: Annotation) -> list[Bbox | Path]:
         """What `moving` must keep clear of: every other text, every mark, each stack and the triangle."""
         boxes: list[Bbox | Path] = [self._display_box(text) for text in self.ax.texts if text is not moving]
         boxes += [self._display_box(line) for line in self.ax.lines if line.get_marker() not in (None, "None", "")]
         boxes += [patch.get_path().transformed(patch.get_transform()) for patch in self.ax.patches]
         return boxes
 
-    def _first_free(self, label: Text, spots: Iterable[Spot]) -> None:
+    def _first_free(self, label: Annotation, spots: Iterable[Spot]) -> None:
         """Move the annotation `label` to the first of `spots` (offset in points, alignment) clear of all else."""
         from matplotlib.path import Path
 
@@ -198,7 +198,7 @@ class _Layout:
         pad = self.fig.dpi * CLEARANCE / 72
         first: Spot | None = None
         for dx, dy, ha, va in spots:
-            label.xyann = (dx, dy)  # type: ignore[attr-defined]
+            label.xyann = (dx, dy)
             label.set_horizontalalignment(ha)
             label.set_verticalalignment(va)
             first = first or (dx, dy, ha, va)
@@ -210,7 +210,7 @@ class _Layout:
             if clear:
                 return
         if first:  # nowhere free: the preferred spot, rather than the farthest
-            label.xyann = first[:2]  # type: ignore[attr-defined]
+            label.xyann = first[:2]
             label.set_horizontalalignment(first[2])
             label.set_verticalalignment(first[3])
 
