@@ -9,10 +9,11 @@ from html.parser import HTMLParser
 import pytest
 
 from archclass.registry import load_registry, registry_from_text
-from archclass.site import page
+from archclass.site import RADIUS, page
 from archclass.triangle import triangle_points
 
 from .test_registry import GOOD, HYBRID
+from .test_triangle import crowded_registry
 
 HOSTILE_NAME = '</script><script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
 HOSTILE_EVIDENCE = "Sec. 1 <b onmouseover=alert(1)>bold</b> & \"quotes\" 'single' </SCRIPT >"
@@ -78,6 +79,43 @@ def test_the_page_has_one_point_per_entry(real_page):
     assert sorted(p["id"] for p in embedded(html)["points"]) == ids
     assert sorted(scan(html).points) == ids
     assert len(re.findall(r'<tr data-id="', html)) == len(ids)
+
+
+def outside_the_plot(html: str) -> list[str]:
+    """The marks and notes of the plot that its viewBox cuts, whole or in part (a note's text stands
+    about 12 pixels above its baseline)."""
+    plot = html[html.index('<svg id="plot"') : html.index('<g id="shares">')]
+    width, height = map(float, re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', plot).groups())
+    cut = []
+    for found in re.finditer(r'data-id="([^"]+)" data-x="([-\d.]+)" data-y="([-\d.]+)"', plot):
+        x, y = float(found.group(2)), float(found.group(3))
+        if not (RADIUS <= x <= width - RADIUS and RADIUS <= y <= height - RADIUS):
+            cut.append(found.group(1))
+    for found in re.finditer(r'<text class="(?:note|vertex)" x="([-\d.]+)" y="([-\d.]+)"[^>]*>([^<]*)<', plot):
+        x, y = float(found.group(1)), float(found.group(2))
+        if not (0 <= x <= width and 12 <= y <= height):
+            cut.append(found.group(3))
+    return cut
+
+
+def test_the_plot_shows_every_mark_and_note_whole(real_page):
+    _, html = real_page
+    assert outside_the_plot(html) == []
+
+
+def test_the_plot_grows_to_hold_a_crowded_registry():
+    html = page(triangle_points(crowded_registry()))
+    assert outside_the_plot(html) == []
+    assert len(scan(html).points) == len(crowded_registry())
+
+
+def test_only_entries_alone_at_their_place_are_named_on_the_plot():
+    html = page(triangle_points(crowded_registry()))
+    named = set(re.findall(r'data-id="([^"]+)"[^>]*>(?:<circle[^>]*>|<path[^>]*>)*<text', html))
+    # Alone at the ER and CR midpoints, or unplaced: named. In a stack (at E, whatever its placement) or a
+    # hybrid: named on hover only, or the names would pile up on one another.
+    assert {"retrieval-attention", "unbounded-precision-rnn", "hyena", "made-up-entry-with-no-property-00"} <= named
+    assert not named & {"bigbird", "made-up-efficient-0", "made-up-compact-0", "mamba", "jamba"}
 
 
 def test_the_page_is_self_contained(real_page):

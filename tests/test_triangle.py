@@ -5,9 +5,10 @@ import math
 import pytest
 
 from archclass.registry import load_registry, registry_from_text
-from archclass.triangle import CORNERS, FAMILY_COLOURS, plane, share_text, triangle_points
+from archclass.triangle import CORNERS, FAMILY_COLOURS, HEIGHT, plane, share_text, triangle_points
 from archclass.vocabulary import FAMILIES
 
+from .conftest import REGISTRY
 from .test_registry import GOOD, HYBRID
 
 NONE_ENTRY = """
@@ -23,6 +24,56 @@ NONE_ENTRY = """
     retrieval: none
   evidence: Sec. 4.
 """
+
+
+def synthetic_entry(entry_id: str, family: str, compute: str, state: str) -> str:
+    return f"""
+- id: {entry_id}
+  name: {entry_id.title()}
+  year: 2025
+  arxiv: '2501.00001'
+  family: {family}
+  summary: A made-up entry.
+  inference:
+    per_step_compute: {compute}
+    state_size: {state}
+    retrieval: none
+  evidence: Sec. 1.
+"""
+
+
+def synthetic_hybrids(count: int) -> str:
+    """`count` made-up hybrids of real entries, in a dozen or so compositions (so some share a place)."""
+    pairs = [("mamba", "gqa"), ("mamba-2", "transformer"), ("gated-deltanet", "gqa"), ("retnet", "mamba")]
+    text = ""
+    for index in range(count):
+        low, high = pairs[index % len(pairs)]
+        layers = 2 + index % 7
+        text += f"""
+- id: made-up-hybrid-number-{index:02d}
+  name: Made-up hybrid {index}
+  year: 2025
+  arxiv: '2501.00002'
+  family: hybrid
+  summary: A made-up hybrid.
+  components: [{{arch: {low}, fraction: {(layers - 1) / layers!r}}}, {{arch: {high}, fraction: {1 / layers!r}}}]
+  evidence: Sec. 1.
+"""
+    return text
+
+
+def crowded_registry():
+    """The real registry and then some: 40 more hybrids, 12 entries with no property and long ids, and
+    stacks at the E and C vertices, which have none yet."""
+    extra = synthetic_hybrids(40)
+    extra += "".join(
+        synthetic_entry(f"made-up-entry-with-no-property-{i:02d}", "long-convolution", "O(T d)", "O(T d)")
+        for i in range(12)
+    )
+    extra += "".join(synthetic_entry(f"made-up-efficient-{i}", "sparse-attention", "O(d)", "O(T d)") for i in range(4))
+    extra += "".join(synthetic_entry(f"made-up-compact-{i}", "classic-rnn", "O(T d)", "O(d)") for i in range(4))
+    # Appended out of id order, which only the full check minds.
+    return registry_from_text(REGISTRY.read_text(encoding="utf-8") + extra, full_check=False)
 
 
 def inside_triangle(x: float, y: float) -> bool:
@@ -99,6 +150,21 @@ def test_entries_with_no_property_are_off_the_triangle_and_off_the_hybrid_line()
     assert delta["placement"] == "none" and delta["position"] == [0.333333, 0.333333, 0.333333]
     assert not inside_triangle(*delta["plot"])
     assert delta["plot"][0] != pytest.approx(0.5)
+
+
+def test_many_entries_with_no_property_stand_in_columns_clear_of_the_triangle():
+    data = triangle_points(crowded_registry())
+    unplaced = [p for p in data["points"] if p["placement"] == "none"]
+    assert len(unplaced) == 17
+    columns: dict[float, list[dict]] = {}
+    for point in unplaced:
+        columns.setdefault(point["plot"][0], []).append(point)
+    assert len(columns) == 3, "17 entries make three columns of at most seven"
+    for x, column in columns.items():
+        lowest = min(p["plot"][1] for p in column)
+        # Left of the ER edge at the lowest row's height, and above the ER midpoint's neighbourhood.
+        assert x < lowest / (2 * HEIGHT) and lowest > HEIGHT / 2 + 0.1
+    assert {p["plot"][1] for p in unplaced} == {p["plot"][1] for p in next(iter(columns.values()))}
 
 
 def test_a_link_to_the_paper_is_only_ever_a_web_address():

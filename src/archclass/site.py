@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 from collections import Counter
 from html import escape
 from importlib import resources
@@ -27,9 +28,13 @@ from typing import Any
 from archclass.triangle import CONFIDENCE_FILL, CORNERS, FAMILY_COLOURS, VERTEX_NAMES, place_name
 from archclass.vocabulary import FAMILIES, PLACEMENTS
 
-#: Pixels per unit of the triangle's side, and the plane's extent shown (left, right, bottom, top).
+#: Pixels per unit of the triangle's side, and the least extent of the plane shown (left, right,
+#: bottom, top); the shown extent grows to hold every point and stack, however many there are.
 SCALE = 620
 EXTENT = (-0.3, 1.32, -0.3, 1.03)
+#: Room kept round a point for its mark, and round a stack for its count written beyond it.
+POINT_ROOM = 0.03
+STACK_ROOM = 0.09
 RADIUS = 6.2
 PLACEMENT_NAMES = {
     "EC": "EC: efficient and compact",
@@ -47,8 +52,28 @@ def _asset(name: str) -> str:
     return resources.files("archclass").joinpath("_assets", name).read_text(encoding="utf-8")
 
 
-def _px(x: float, y: float) -> tuple[str, str]:
-    return (f"{(x - EXTENT[0]) * SCALE:.2f}", f"{(EXTENT[3] - y) * SCALE:.2f}")
+def shown_extent(data: dict[str, Any]) -> tuple[float, float, float, float]:
+    """The part of the plane the plot shows: EXTENT, grown to hold every point and stack with its label."""
+    left, right, bottom, top = EXTENT
+    for point in data["points"]:
+        x, y = point["plot"]
+        left, right = min(left, x - POINT_ROOM), max(right, x + POINT_ROOM)
+        bottom, top = min(bottom, y - POINT_ROOM), max(top, y + POINT_ROOM)
+    for stack in data["stacks"]:
+        (x, y), reach = stack["anchor"], stack["radius"] + STACK_ROOM
+        left, right = min(left, x - reach), max(right, x + reach)
+        bottom, top = min(bottom, y - reach), max(top, y + reach)
+    return (left, right, bottom, top)
+
+
+class _Plane:
+    """Plane coordinates to the plot's pixels, for the extent shown."""
+
+    def __init__(self, extent: tuple[float, float, float, float]) -> None:
+        self.left, self.right, self.bottom, self.top = extent
+
+    def px(self, x: float, y: float) -> tuple[str, str]:
+        return (f"{(x - self.left) * SCALE:.2f}", f"{(self.top - y) * SCALE:.2f}")
 
 
 def _attr(value: object) -> str:
@@ -81,42 +106,50 @@ def _marker(x: str, y: str, colour: str, confidence: str, radius: float = RADIUS
 def _plot(data: dict[str, Any]) -> str:
     points = data["points"]
     by_id = {p["id"]: p for p in points}
-    width = f"{(EXTENT[1] - EXTENT[0]) * SCALE:.0f}"
-    height = f"{(EXTENT[3] - EXTENT[2]) * SCALE:.0f}"
+    plane = _Plane(shown_extent(data))
+    width = f"{(plane.right - plane.left) * SCALE:.0f}"
+    height = f"{(plane.top - plane.bottom) * SCALE:.0f}"
     parts = [
         f'<svg id="plot" viewBox="0 0 {width} {height}" role="img" '
         'aria-label="Architectures on the Efficiency-Compactness-Recall triangle">'
     ]
-    corners = " ".join(",".join(_px(*CORNERS[v])) for v in ("E", "C", "R"))
+    corners = " ".join(",".join(plane.px(*CORNERS[v])) for v in ("E", "C", "R"))
     parts.append(f'<polygon class="triangle" points="{corners}"/>')
+    # A vertex's name goes beyond the stack at that vertex, if there is one.
+    stacked = {tuple(s["anchor"]): s["radius"] for s in data["stacks"]}
+    beyond = {name: stacked.get(tuple(_rounded_corner(name)), 0.0) for name in CORNERS}
     for name, (dx, dy, anchor) in {"E": (-0.03, -0.06, "end"), "C": (0.03, -0.06, "start")}.items():
-        x, y = _px(CORNERS[name][0] + dx, CORNERS[name][1] + dy)
+        x, y = plane.px(CORNERS[name][0] + dx, CORNERS[name][1] + dy - beyond[name])
         parts.append(f'<text class="vertex" x="{x}" y="{y}" text-anchor="{anchor}">{name} {VERTEX_NAMES[name]}</text>')
     for stack in data["stacks"]:
-        parts.append(_stack(stack))
-    r_stacked = any(s["anchor"] == [round(c, 6) for c in CORNERS["R"]] for s in data["stacks"])
-    x, y = _px(CORNERS["R"][0] + (0.16 if r_stacked else 0.04), CORNERS["R"][1] - 0.01)
+        parts.append(_stack(stack, plane))
+    x, y = plane.px(CORNERS["R"][0] + (beyond["R"] + 0.03 if beyond["R"] else 0.04), CORNERS["R"][1] - 0.01)
     parts.append(f'<text class="vertex" x="{x}" y="{y}">R {VERTEX_NAMES["R"]}</text>')
-    parts.append(_unplaced_note(points))
+    parts.append(_unplaced_note(points, plane))
     for point in points:
         if point["components"]:
-            parts.append(_composition(point, by_id))
+            parts.append(_composition(point, by_id, plane))
+    stacked_ids = {p["id"] for p in points for s in data["stacks"] if _in_stack(p, s)}
     for point in points:
-        parts.append(_point(point))
+        parts.append(_point(point, plane, named=not point["hybrid"] and point["id"] not in stacked_ids))
     parts.append('<g id="shares"></g></svg>')
     return "\n".join(parts)
 
 
-def _stack(stack: dict[str, Any]) -> str:
+def _rounded_corner(name: str) -> list[float]:
+    return [round(c, 6) + 0.0 for c in CORNERS[name]]
+
+
+def _stack(stack: dict[str, Any], plane: _Plane) -> str:
     (ax, ay), (ux, uy), radius = stack["anchor"], stack["outward"], stack["radius"]
     # The half-disc outside the anchor: from one end of its diameter round to the other.
     vx, vy = -uy, ux
-    start = _px(ax + vx * radius, ay + vy * radius)
-    end = _px(ax - vx * radius, ay - vy * radius)
+    start = plane.px(ax + vx * radius, ay + vy * radius)
+    end = plane.px(ax - vx * radius, ay - vy * radius)
     r = f"{radius * SCALE:.2f}"
     sweep = "1"
-    centre = _px(ax, ay)
-    label = _px(ax + ux * (radius + 0.035), ay + uy * (radius + 0.035) - (0.02 if uy < 0 else 0))
+    centre = plane.px(ax, ay)
+    label = plane.px(ax + ux * (radius + 0.035), ay + uy * (radius + 0.035) - (0.02 if uy < 0 else 0))
     where = place_name(stack["placement"])
     return (
         f'<path class="stack" d="M{start[0]},{start[1]} A{r},{r} 0 0 {sweep} {end[0]},{end[1]} Z"/>'
@@ -125,20 +158,21 @@ def _stack(stack: dict[str, Any]) -> str:
     )
 
 
-def _unplaced_note(points: list[dict[str, Any]]) -> str:
-    unplaced = sorted((p for p in points if p["placement"] == "none"), key=lambda p: -p["plot"][1])
+def _unplaced_note(points: list[dict[str, Any]], plane: _Plane) -> str:
+    unplaced = [p["plot"] for p in points if p["placement"] == "none"]
     if not unplaced:
         return ""
-    x, y = _px(unplaced[0]["plot"][0] - 0.02, unplaced[0]["plot"][1] + 0.04)
+    # Over the leftmost column, when there are several.
+    x, y = plane.px(min(x for x, _ in unplaced) - 0.02, max(y for _, y in unplaced) + 0.04)
     return f'<text class="note" x="{x}" y="{y}">none of E, C, R (off the triangle)</text>'
 
 
-def _composition(point: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> str:
-    hx, hy = _px(*point["plot"])
+def _composition(point: dict[str, Any], by_id: dict[str, dict[str, Any]], plane: _Plane) -> str:
+    hx, hy = plane.px(*point["plot"])
     lines = []
     for component in point["components"]:
         part = by_id[component["id"]]
-        cx, cy = _px(*part["plot"])
+        cx, cy = plane.px(*part["plot"])
         lines.append(
             f'<line x1="{cx}" y1="{cy}" x2="{hx}" y2="{hy}" stroke="{FAMILY_COLOURS[part["family"]]}" '
             f'stroke-width="{0.6 + 5 * component["fraction"]:.2f}" data-component="{_attr(part["id"])}"/>'
@@ -146,13 +180,17 @@ def _composition(point: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> str
     return f'<g class="composition" data-hybrid="{_attr(point["id"])}">{"".join(lines)}</g>'
 
 
-def _point(point: dict[str, Any]) -> str:
-    x, y = _px(*point["plot"])
+def _in_stack(point: dict[str, Any], stack: dict[str, Any]) -> bool:
+    return point["placement"] != "none" and math.dist(point["plot"], stack["anchor"]) <= stack["radius"] + 1e-9
+
+
+def _point(point: dict[str, Any], plane: _Plane, named: bool) -> str:
+    """A point's mark, and its id beside it when `named` (an entry alone at its place)."""
+    x, y = plane.px(*point["plot"])
     label = f"{point['name']} ({point['id']}), {point['year']}, {point['family']}, placement {point['placement']}"
     body = _marker(x, y, FAMILY_COLOURS[point["family"]], point["confidence"])
     text = ""
-    alone = point["placement"] == "none" or (not point["hybrid"] and point["placement"] in ("E", "C", "ER", "CR"))
-    if alone:
+    if named:
         # Few enough to name on the plot; the stacks and hybrids are named on hover.
         dx = -10 if point["placement"] == "ER" or point["placement"] == "E" else 10
         anchor = "end" if dx < 0 else "start"

@@ -16,7 +16,7 @@ other. The layout therefore moves points, by fixed rules and never at random:
   the hybrids' share of recall-capable layers, and slides sideways if it would touch a row below.
 - Entries with placement `none` have no property to put them anywhere. The classifier's position
   for them is the centre, which lies on the line every EC-plus-attention hybrid follows, so they
-  are drawn in a column off the triangle instead.
+  are drawn in a column off the triangle instead (in several, side by side, when there are many).
 """
 
 from __future__ import annotations
@@ -44,6 +44,15 @@ ROW_GAP = 0.03
 #: Top of the column of `none` entries: upper left, where the triangle leaves the plane empty.
 NONE_COLUMN = (-0.02, 0.86)
 NONE_STEP = 0.05
+#: Rows in a column of `none` entries; more start a new column to its left, so that the lowest row
+#: stays clear of whatever sits at the ER midpoint.
+NONE_ROWS = 7
+#: A drawn id's width per character and the room for its mark before it, in units of the triangle's
+#: side: a little more than the figure's 9-point DejaVu Sans needs, so that labels never touch.
+LABEL_CHARACTER = 0.014
+LABEL_LEAD = 0.05
+#: Room kept between a column's labels and the triangle or the column to their right.
+LABEL_GAP = 0.02
 DECIMALS = 6
 VERTEX_NAMES = {"E": "efficient", "C": "compact", "R": "recall"}
 FAMILY_COLOURS = {
@@ -217,9 +226,7 @@ def triangle_points(registry: Registry) -> dict[str, Any]:
 
 def _lay_out(points: list[dict[str, Any]]) -> list[Stack]:
     """Fill in each point's "plot"; return the stacks drawn outside the triangle."""
-    unplaced = sorted((p for p in points if p["placement"] == "none"), key=lambda p: p["id"])
-    for index, point in enumerate(unplaced):
-        point["plot"] = _rounded((NONE_COLUMN[0], NONE_COLUMN[1] - index * NONE_STEP))
+    _lay_out_unplaced(sorted((p for p in points if p["placement"] == "none"), key=lambda p: p["id"]))
 
     groups: dict[tuple[float, ...], list[dict[str, Any]]] = defaultdict(list)
     for point in points:
@@ -244,6 +251,23 @@ def _lay_out(points: list[dict[str, Any]]) -> list[Stack]:
             stacks.append(Stack("/".join(placements), anchor, outward, radius, len(members)))
     _lay_out_rows(rows)
     return stacks
+
+
+def _lay_out_unplaced(unplaced: list[dict[str, Any]]) -> None:
+    """Entries with no property in columns of NONE_ROWS, right to left, each column's labels clear of
+    the ER edge (the first) or of the column to their right (the others)."""
+    right = math.inf
+    for start in range(0, len(unplaced), NONE_ROWS):
+        column = unplaced[start : start + NONE_ROWS]
+        width = LABEL_LEAD + LABEL_CHARACTER * max(len(p["id"]) for p in column)
+        if start == 0:
+            lowest = NONE_COLUMN[1] - (len(column) - 1) * NONE_STEP
+            x = min(NONE_COLUMN[0], lowest / (2 * HEIGHT) - LABEL_GAP - width)
+        else:
+            x = right - LABEL_GAP - width
+        for index, point in enumerate(column):
+            point["plot"] = _rounded((x, NONE_COLUMN[1] - index * NONE_STEP))
+        right = x
 
 
 def _lay_out_rows(rows: list[tuple[tuple[float, float], list[dict[str, Any]]]]) -> None:
