@@ -427,7 +427,7 @@ def probe_hf(
         try:
             cache, last_logits = runner.prefill(length)
             cache_class = type(cache).__name__
-            count = count_state(cache, filled=length)
+            count = count_state(cache)
             private = copy.deepcopy(cache)
             mode = counting_mode()
             with mode:
