@@ -101,3 +101,22 @@ def test_a_hostile_id_cannot_forge_or_colour_a_message():
     found = messages(forged)
     assert all("\n" not in m and "\x1b" not in m for m in found)
     assert any("\\n" in m and "\\x1b" in m for m in found)
+
+
+def test_the_exported_schema_is_draft_07_and_the_registry_passes_it_with_its_patterns():
+    """Editors' yaml-language-server supports draft-07 fully; the patterns catch common typos as people type."""
+    jsonschema = pytest.importorskip("jsonschema", reason="needs jsonschema to check the exported schema")
+    import yaml
+
+    from archclass.paths import registry_path
+    from archclass.schema import json_schema
+
+    schema = json_schema()
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#" and "$defs" not in str(schema)
+    jsonschema.Draft7Validator.check_schema(schema)
+    validator = jsonschema.Draft7Validator(schema)
+    data = yaml.safe_load(registry_path().read_text(encoding="utf-8"))
+    assert not list(validator.iter_errors(data))
+    broken = [{**data[0], "id": "Bad Id", "arxiv": "arXiv:2405.13956"}]
+    messages = " ".join(error.message for error in validator.iter_errors(broken))
+    assert "does not match" in messages

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -332,16 +332,48 @@ class Architecture(_Strict):
         }
 
 
+#: Patterns editors check while a contributor types (pydantic's validators stay the authority).
+EDITOR_PATTERNS = {
+    "id": r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$",
+    "arxiv": r"^\d{4}\.\d{4,5}$",
+    "per_step_compute": r"^O\(.+\)$",
+    "state_size": r"^O\(.+\)$",
+}
+
+
+def _draft7(node: object) -> object:
+    """Draft-07 spelling of pydantic's 2020-12 output ($defs -> definitions), with the editor patterns."""
+    if isinstance(node, dict):
+        out: dict[str, Any] = {("definitions" if k == "$defs" else k): _draft7(v) for k, v in node.items()}
+        if isinstance(out.get("$ref"), str):
+            out["$ref"] = out["$ref"].replace("#/$defs/", "#/definitions/")
+        properties = out.get("properties")
+        for name, pattern in EDITOR_PATTERNS.items():
+            prop = properties.get(name) if isinstance(properties, dict) else None
+            if isinstance(prop, dict):
+                for branch in prop.get("anyOf", [prop]):
+                    if isinstance(branch, dict) and branch.get("type") == "string":
+                        branch.setdefault("pattern", pattern)
+        return out
+    if isinstance(node, list):
+        return [_draft7(item) for item in node]
+    return node
+
+
 def json_schema() -> dict[str, object]:
-    """The JSON Schema of the registry file: a list of entries."""
+    """The JSON Schema of the registry file: a list of entries, in draft-07, which the YAML language
+    server that editors use supports fully (it does not support 2020-12)."""
     item = Architecture.model_json_schema()
     defs = item.pop("$defs", {})
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
+    schema = {
+        "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": "https://github.com/archclass/archclass/taxonomy/architecture.schema.json",
         "title": "archclass registry",
         "description": "data/architectures.yaml: a list of architectures sorted by id.",
         "type": "array",
-        "items": {"$ref": "#/$defs/Architecture"},
-        "$defs": {**defs, "Architecture": item},
+        "items": {"$ref": "#/definitions/Architecture"},
+        "definitions": {**defs, "Architecture": item},
     }
+    result = _draft7(schema)
+    assert isinstance(result, dict)
+    return result
