@@ -77,21 +77,32 @@ def _selects(filters: Filters, entry: Architecture, result: Classification) -> b
 
 
 def _row(entry: Architecture, result: Classification) -> dict[str, Any]:
+    """The record `archclass query` gives for the entry, field for field."""
     bound = result.bound or {}
+    inference = entry.inference
+    recipe = result.recipe
     return {
         "id": entry.id,
         "name": entry.name,
+        "title": entry.title,
+        "authors": list(entry.authors) if entry.authors else None,
         "year": entry.year,
         "family": str(entry.family),
-        "placement": result.placement,
+        "tags": [str(tag) for tag in entry.tags],
+        "placement": str(result.placement),
         "efficient": result.efficient,
         "compact": result.compact,
         "recall": result.recall,
         "hybrid": bool(entry.components),
-        "arxiv": entry.arxiv,
-        "url": entry.url,
+        "per_step_compute": inference.per_step_compute if inference else None,
+        "state_size": inference.state_size if inference else None,
         "compute_growth": result.compute_growth,
         "state_growth": result.state_growth,
+        "confidence": entry.confidence,
         "position": list(result.position),
         "max_pairs": bound.get("max_pairs") if bound.get("evaluated") else None,
+        "reading": "fixed",
+        "recipe_placement": str(recipe.placement) if recipe is not None else None,
+        "arxiv": entry.arxiv,
+        "url": entry.url,
     }

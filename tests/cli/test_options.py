@@ -74,7 +74,7 @@ def test_bad_filters_are_one_line_usage_errors(args, message):
 
 def test_list_csv_has_a_header_and_a_row_per_entry():
     lines = run_cli("list", "--family", "ssm", "--format", "csv").stdout.splitlines()
-    assert lines[0].startswith("id,name,year,family,placement")
+    assert lines[0].startswith("id,name,title,authors,year,family,tags,placement")
     assert len(lines) - 1 == len(_json("list", "--family", "ssm", "--json"))
 
 

@@ -108,7 +108,7 @@ def test_committed_json_schema_is_current():
     result = run_cli("schema", "--output", "taxonomy/architecture.schema.json", "--check")
     assert result.returncode == 0, result.stderr
     schema = json.loads(run_cli("schema").stdout)
-    assert schema["$defs"]["Architecture"]["additionalProperties"] is False
+    assert schema["definitions"]["Architecture"]["additionalProperties"] is False
     assert REGISTRY.read_text().startswith("# yaml-language-server: $schema=../taxonomy/architecture.schema.json")
 
 

@@ -16,7 +16,7 @@ from archclass.keyvalue import parse_pairs
 _ARCH_HELP = "Registry id/alias or reference name (repeatable)."
 ArchOption = Annotated[list[str], typer.Option("--arch", "-a", help=_ARCH_HELP)]
 AllOption = Annotated[bool, typer.Option("--all", help="Probe every reference implementation (the claims check).")]
-ModuleOption = Annotated[Optional[str], typer.Option("--module", help="Your OSP module: path/to/file.py:ClassName.")]
+ModuleOption = Annotated[Optional[str], typer.Option("--module", help="Your OSP module, as FILE.py:CLASS.")]
 KwOption = Annotated[list[str], typer.Option("--kw", help="Constructor argument KEY=VALUE (repeatable).")]
 WidthOption = Annotated[int, typer.Option(min=1, help="Model width for reference implementations.")]
 DtypeOption = Annotated[str, typer.Option(help="float32, float64, bfloat16 or float16.")]
@@ -182,7 +182,10 @@ def _store(results: list[dict[str, Any]]) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    reference_app = typer.Typer(help="Reference implementations (small PyTorch models of each family).")
+    reference_app = typer.Typer(
+        help="Reference implementations (small PyTorch models of each family).",
+        epilog="Example: archclass reference list",
+    )
     app.add_typer(reference_app, name="reference")
     reference_app.command("list", epilog="Example: archclass reference list --json")(reference_list)
     app.command(
