@@ -141,6 +141,7 @@ REFERENCES = (
         kwargs={"n_heads": 4},
         test_kwargs={"n_heads": 2},
         state_scalars=lambda T, d, kw: _matrix_state(T, d, kw, normaliser=False),
-        registry_symbols=lambda d, kw: {"d": d, "h": kw.get("n_heads", 2)},
+        # The reference keeps values as wide as keys (e = 1); the paper's RetNet doubles them (e = 2).
+        registry_symbols=lambda d, kw: {"d": d, "h": kw.get("n_heads", 2), "e": 1},
     ),
 )
