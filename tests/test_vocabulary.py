@@ -35,7 +35,7 @@ def test_every_placement_the_classifier_gives_is_in_the_vocabulary():
 
 
 def test_the_schema_offers_exactly_the_vocabulary():
-    defs = json_schema()["$defs"]
+    defs = json_schema()["definitions"]
     assert defs["Retrieval"]["enum"] == list(RETRIEVALS)
     assert defs["Precision"]["enum"] == list(PRECISIONS)
     assert defs["Property"]["enum"] == list(PROPERTIES)

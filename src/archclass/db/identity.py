@@ -46,7 +46,6 @@ def identify(connection: Connection) -> Identity:
     from sqlalchemy import inspect, select
 
     from archclass.db.engine import display_url
-    from archclass.db.migrate import VERSION_TABLE, stamped_revisions
 
     where = display_url(str(connection.engine.url))
     if connection.dialect.name == "sqlite":
@@ -78,7 +77,6 @@ def identify(connection: Connection) -> Identity:
 
 def _contents(names: set[str], stamped: tuple[str, ...]) -> str:
     """What the database holds, for the message: the tables archclass would never make first."""
-    from archclass.db.migrate import VERSION_TABLE
     from archclass.db.models import ALL_TABLES, CLASSES_VIEW, table
 
     ours = {table(model).name for model in ALL_TABLES} | {CLASSES_VIEW, VERSION_TABLE}
@@ -89,3 +87,16 @@ def _contents(names: set[str], stamped: tuple[str, ...]) -> str:
     else:
         held = f"its tables {', '.join(sorted(names))} match no archclass schema"
     return held + (f"; Alembic revision {', '.join(stamped)}" if stamped else "")
+
+#: Alembic's own table; identity reads it without Alembic, and migrate imports it from here.
+VERSION_TABLE = "alembic_version"
+
+
+def stamped_revisions(connection: Connection) -> tuple[str, ...]:
+    """The revisions in the database's alembic_version table, read without Alembic; () when none."""
+    from sqlalchemy import column, inspect, select, table
+
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return ()
+    version = table(VERSION_TABLE, column("version_num"))
+    return tuple(sorted(row[0] for row in connection.execute(select(version.c.version_num))))

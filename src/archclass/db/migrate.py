@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from archclass.db.identity import stamped_revisions
 from archclass.errors import ArchclassError
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
     from sqlalchemy.engine import Connection, Engine
 
-VERSION_TABLE = "alembic_version"
 
 
 class SchemaTooNew(ArchclassError):
@@ -104,16 +104,6 @@ def static_head(script_location: Path | str | None = None) -> str | None:
         return None
     heads = revisions - parents
     return heads.pop() if len(heads) == 1 else None
-
-
-def stamped_revisions(connection: Connection) -> tuple[str, ...]:
-    """The revisions in the database's alembic_version table, read without Alembic; () when none."""
-    from sqlalchemy import column, inspect, select, table
-
-    if not inspect(connection).has_table(VERSION_TABLE):
-        return ()
-    version = table(VERSION_TABLE, column("version_num"))
-    return tuple(sorted(row[0] for row in connection.execute(select(version.c.version_num))))
 
 
 def current_revisions(connection: Connection) -> tuple[str, ...]:
