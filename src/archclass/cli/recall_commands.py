@@ -24,7 +24,7 @@ def _command() -> str:
 
 def _finish(result: RecallResult, out: Path, *, figure: bool, store: bool, as_json: bool) -> None:
     """Keep the runs in the database, print the summary, then fail on any capacity above its bound."""
-    from archclass.recall.report import violations_message
+    from archclass.recall.printing import violations_message
     from archclass.recall.sweep import markdown_table
 
     if store:
@@ -154,7 +154,7 @@ def recall_command(
         state_bytes=comma_ints(state_bytes, "--state-bytes"), match_width=match_width, device=device, bf16=bf16,
         compile=compile_, workers=workers, eval_every=eval_every, overrides=parse_pairs(kw, "--kw", "chunk_size=8"),
     )  # fmt: skip
-    from archclass.recall.report import sweep_progress
+    from archclass.recall.printing import sweep_progress
 
     with sweep_progress(stderr) as progress:
         result = run_sweep(

@@ -1,8 +1,8 @@
-"""The lines a recall sweep prints (archclass.recall.report)."""
+"""The lines a recall sweep prints (archclass.recall.printing)."""
 
 from __future__ import annotations
 
-from archclass.recall.report import run_line, violations_message
+from archclass.recall.printing import run_line, violations_message
 
 RUN = {
     "arch": "mamba", "d_model": 64, "seed": 1, "capacity": 16, "bound_pairs": 1234.5, "steps_run": 800,
