@@ -10,8 +10,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 import archclass
 
 PACKAGE_DIR = Path(archclass.__file__).resolve().parent
@@ -94,11 +92,6 @@ def test_function_level_imports_are_edges():
     assert "archclass.paths" in graph["archclass.classifier"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 still open: db.ready -> db.sync -> db.results -> db.runs -> db.ready (runs' record_* open the "
-    "database through ready); the registry/classifier cycle is gone",
-)
 def test_no_import_cycle_among_archclass_modules():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])

@@ -7,9 +7,10 @@ and syncs it from the registry; it re-syncs whenever the registry (or the rules,
 
 Modules: ``models`` (tables and run records), ``location`` (where the database is), ``engine``
 (locking transactions), ``identity`` (whose database it is), ``migrate`` (Alembic from code), ``ready``
-(create, upgrade, sync before use), ``sync`` (registry to rows), ``runs`` (probe and recall runs),
-``results`` (the committed results/ files), ``query`` (typed filters), ``export`` (CSV, Markdown,
-BibTeX), ``status`` (``db status``), ``datasette`` (its metadata).
+(create, upgrade, sync before use), ``sync`` (registry to rows), ``runs`` (probe and recall run
+records), ``store`` (recording runs in a ready database), ``results`` (the committed results/ files),
+``query`` (typed filters), ``export`` (CSV, Markdown, BibTeX), ``status`` (``db status``), ``datasette``
+(its metadata).
 
 This top level imports nothing heavy, so ``archclass show`` can ask for the latest probe run without
 loading SQLAlchemy when there is no database.
@@ -23,7 +24,7 @@ from archclass.db.location import default_database_exists, default_db_path, reso
 
 if TYPE_CHECKING:
     from archclass.db.ready import ready_database
-    from archclass.db.runs import recall_runs, record_probe_run, record_recall_runs
+    from archclass.db.store import recall_runs, record_probe_run, record_recall_runs
 
 __all__ = [
     "default_db_path",
@@ -37,9 +38,9 @@ __all__ = [
 
 _LAZY = {
     "ready_database": "archclass.db.ready",
-    "record_probe_run": "archclass.db.runs",
-    "record_recall_runs": "archclass.db.runs",
-    "recall_runs": "archclass.db.runs",
+    "record_probe_run": "archclass.db.store",
+    "record_recall_runs": "archclass.db.store",
+    "recall_runs": "archclass.db.store",
 }
 
 

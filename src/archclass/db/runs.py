@@ -2,11 +2,12 @@
 
 A run's record is its row class, :class:`~archclass.db.models.ProbeRunRow` or
 :class:`~archclass.db.models.RecallRunRow`: the builders here validate a producer's dict into one, the
-writer stores it, the readers return it, and the migration test checks the same classes against the
-schema. What each producer reports is read in one place each: :func:`probe_run` for
-``ProbeResult.as_dict()`` of :mod:`archclass.probe.runner` (what ``archclass probe --out`` writes), and
-:func:`recall_run_rows` for ``RunResult.as_dict()`` of :mod:`archclass.recall.train`, whose keys are the
-recall run's own column names (:data:`RECALL_RUN_COLUMNS`).
+writer stores it in the caller's transaction (:mod:`archclass.db.store` opens the database for it), the
+readers return it, and the migration test checks the same classes against the schema. What each
+producer reports is read in one place each: :func:`probe_run` for ``ProbeResult.as_dict()`` of
+:mod:`archclass.probe.runner` (what ``archclass probe --out`` writes), and :func:`recall_run_rows` for
+``RunResult.as_dict()`` of :mod:`archclass.recall.train`, whose keys are the recall run's own column
+names (:data:`RECALL_RUN_COLUMNS`).
 
 A run's ``arch_id`` links it to ``architectures``. A run recorded for a registry id the database does not
 hold (it was synced from another registry) is stored unlinked: ``arch_id`` NULL and the id in
@@ -203,59 +204,6 @@ def relink_runs(connection: Connection, *, present: set[str], removed: set[str])
                 connection.execute(runs.update().where(runs.c.id == run_id).values(**values))
 
 
-def record_probe_run(result: Mapping[str, Any], *, db: str | None = None, created_at: datetime | None = None) -> int:
-    """Store one probe result (see :func:`probe_run`) in the database ``db``; return its id. The database is
-    created and migrated if needed, and synced from the default registry only if it never was (so the run
-    links to its architecture). Problems are one-line ArchclassErrors."""
-    run = probe_run(result, created_at=created_at)
-    return _store(db, [run], "the probe run")[0]
-
-
-def record_recall_runs(
-    runs: Sequence[Mapping[str, Any]],
-    *,
-    target_accuracy: float,
-    device: str | None = None,
-    sweep_id: str | None = None,
-    command: str | None = None,
-    arch_ids: Mapping[str, str] | None = None,
-    created_at: datetime | None = None,
-    db: str | None = None,
-) -> list[int]:
-    """Store the runs of one recall sweep (see :func:`recall_run_rows`) in ONE transaction, all or nothing;
-    return their ids in order. A row the database refuses (a negative capacity breaks its CHECK) rolls
-    back the whole sweep. The database is made ready as for :func:`record_probe_run`."""
-    rows = recall_run_rows(
-        runs,
-        target_accuracy=target_accuracy,
-        device=device,
-        sweep_id=sweep_id,
-        command=command,
-        arch_ids=arch_ids,
-        created_at=created_at,
-    )
-    return _store(db, rows, "the recall runs") if rows else []
-
-
-def recall_runs(db: str | None = None, arch: str | None = None, sweep_id: str | None = None) -> list[RecallRunRow]:
-    """The stored recall runs, newest first, optionally only those of ARCH (a reference name or a registry
-    id, linked or waiting unlinked) or of one sweep. The database is created and migrated if needed (like
-    a query), not synced."""
-    from sqlalchemy import or_, select
-
-    from archclass.db.engine import read_transaction
-    from archclass.db.ready import ready_database
-
-    runs = table(RecallRunRow)
-    statement = select(runs).order_by(runs.c.created_at.desc(), runs.c.id.desc())
-    if arch is not None:
-        statement = statement.where(or_(runs.c.arch == arch, _for_entry(runs, arch)))
-    if sweep_id is not None:
-        statement = statement.where(runs.c.sweep_id == sweep_id)
-    with ready_database(db, sync=False) as engine, read_transaction(engine) as connection:
-        return [read_run(RecallRunRow, row) for row in connection.execute(statement)]
-
-
 def latest_probe_run(url: str, arch_id: str) -> ProbeRunRow | None:
     """The newest probe run of ARCH_ID in the database at URL, which is only read: an SQLite file is opened
     read-only, and a database that is not archclass's, or lacks the table, gives None."""
@@ -273,7 +221,7 @@ def latest_probe_run(url: str, arch_id: str) -> ProbeRunRow | None:
     else:
         engine = create_engine(url, connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {})
     runs = table(ProbeRunRow)
-    newest = select(runs).where(_for_entry(runs, arch_id)).order_by(runs.c.created_at.desc(), runs.c.id.desc())
+    newest = select(runs).where(for_entry(runs, arch_id)).order_by(runs.c.created_at.desc(), runs.c.id.desc())
     try:
         with engine.connect() as connection:
             if not identify(connection).marked or not inspect(connection).has_table(runs.name):
@@ -284,7 +232,7 @@ def latest_probe_run(url: str, arch_id: str) -> ProbeRunRow | None:
         engine.dispose()
 
 
-def _for_entry(runs: Any, arch_id: str) -> Any:
+def for_entry(runs: Any, arch_id: str) -> Any:
     """Runs of the registry entry ARCH_ID: linked to it, or waiting unlinked with its id."""
     from sqlalchemy import and_, or_
 
@@ -306,17 +254,6 @@ def run_dict(run: ProbeRunRow | RecallRunRow) -> dict[str, Any]:
     data = run.model_dump()
     data["created_at"] = run.created_at.astimezone(UTC).isoformat(timespec="seconds")
     return data
-
-
-def _store(db: str | None, runs: Sequence[ProbeRunRow] | Sequence[RecallRunRow], what: str) -> list[int]:
-    from archclass.db.engine import write_transaction
-    from archclass.db.ready import ready_database
-
-    try:
-        with ready_database(db, sync=False, first_sync=True) as engine, write_transaction(engine) as connection:
-            return store_runs(connection, runs)
-    except ArchclassError as error:
-        raise ArchclassError(f"cannot store {what}: {error}") from None
 
 
 def _validated(model: type[Run], data: dict[str, Any], where: str) -> Run:
