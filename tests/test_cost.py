@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from archclass.cost import cost, human_bytes, parse_length
+from archclass.cost import cost, costs, human_bytes, parse_length
 from archclass.errors import ArchclassError
 from archclass.registry import load_registry
 
@@ -118,3 +118,11 @@ def test_cost_table_marks_estimates_and_measured_lines_cite_the_probe(registry):
     assert lines == [
         "  jamba: probe of reference 'gqa' (d_model 64, cpu) measured 4,096 state scalars at T = 256"
     ]
+
+
+def test_costs_read_each_size_and_set_a_stored_run_beside_its_own_entry(registry):
+    run = {"arch_id": "gqa", "target": "gqa", "d_model": 64, "measurements": [{"length": 1024, "state_scalars": 9}]}
+    jamba, gqa = costs(registry, ["jamba", "gqa@llama-3-8b"], T_128K, size="jamba", probe_runs=[run])
+    assert jamba == cost(registry, "jamba", T_128K, "jamba")
+    assert gqa.state_bytes == cost(registry, "gqa", T_128K, "llama-3-8b").state_bytes
+    assert gqa.measured is not None and gqa.measured["state_scalars"] == 9

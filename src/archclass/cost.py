@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from archclass import complexity
@@ -168,6 +168,25 @@ def measured_beside(result: Cost, probe_runs: Sequence[Mapping[str, Any]]) -> di
         shown["registry_state_scalars_at_probe"] = formula["expected_at_longest"]
         shown["formula_agrees"] = formula.get("agrees")
     return shown
+
+
+def costs(
+    registry: Registry,
+    items: Sequence[str],
+    T: int,
+    size: str | None = None,
+    overrides: Mapping[str, float] | None = None,
+    probe_runs: Sequence[Mapping[str, Any]] = (),
+) -> list[Cost]:
+    """The cost of each item, ID or ID@SIZE (SIZE for those without), with the newest of PROBE_RUNS of
+    its entry beside it (:func:`measured_beside`)."""
+    results = []
+    for item in items:
+        name, _, item_size = item.partition("@")
+        result = cost(registry, name, T, item_size or size, overrides)
+        beside = measured_beside(result, probe_runs) if probe_runs else None
+        results.append(result if beside is None else replace(result, measured=beside))
+    return results
 
 
 def parse_length(text: str) -> int:

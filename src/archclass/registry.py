@@ -76,6 +76,11 @@ class Registry:
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.resolve(name) is not None
 
+    def names_starting(self, prefix: str) -> list[str]:
+        """Every id and alias that starts with PREFIX (case-insensitive), sorted: shell completion's answers."""
+        names = (name for entry in self.entries for name in (entry.id, *entry.aliases))
+        return sorted(name for name in names if name.casefold().startswith(prefix.casefold()))
+
     def resolve(self, name: str) -> str | None:
         """The id of the entry NAME refers to (ignoring case, spaces, '-', '_', '.'), or None."""
         return self.names.resolve(name)
@@ -325,6 +330,15 @@ def validate_data(loaded: LoadedYaml, file: str) -> tuple[list[Architecture], li
     if registry is not None:
         return registry.entries, issues
     return _schema_valid(loaded), issues
+
+
+def validate_file(path: Path) -> tuple[list[Architecture], list[Issue]]:
+    """validate_data for the file at PATH; text that is not YAML at all is one issue at its line."""
+    try:
+        loaded = load_file(path)
+    except YamlError as error:
+        return [], [Issue(str(path), str(error), error.line)]
+    return validate_data(loaded, str(path))
 
 
 def _schema_valid(loaded: LoadedYaml) -> list[Architecture]:

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import json
 
-from archclass.cli.output import json_ready
-
 from ..conftest import run_cli
-
-
-def test_json_numbers():
-    data = {"bound": {"max_pairs": 132205751.91489594, "d": 4096.0, "A": 0.9}, "value": [8.0, 0.5]}
-    assert json_ready(data) == {"bound": {"max_pairs": 132205751, "d": 4096, "A": 0.9}, "value": [8, 0.5]}
 
 
 def test_classify_says_constant_and_places_an_edge():

@@ -28,6 +28,7 @@ from archclass.cli import (
 )
 from archclass.errors import ArchclassError
 from archclass.keyvalue import KeyValueError
+from archclass.number_list import NumberListError
 
 HELP_OPTION_NAMES = ["-h", "--help"]
 app = typer.Typer(
@@ -70,7 +71,7 @@ def click_command() -> Any:
 
 def _prepare(command: Any) -> None:
     """Help readable at 80 columns (paragraphs rewrapped, no '<bool>' after flags, repeatable options named),
-    and a malformed KEY=VALUE item a usage error of its option, wherever a command parses one."""
+    and a malformed KEY=VALUE item or number list a usage error of its option, wherever a command parses one."""
     if command.callback is not None:
         command.callback = _key_value_usage_errors(command.callback)
     command.rich_markup_mode = "markdown"
@@ -91,7 +92,7 @@ def _key_value_usage_errors(callback: Callable[..., Any]) -> Callable[..., Any]:
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return callback(*args, **kwargs)
-        except KeyValueError as error:
+        except (KeyValueError, NumberListError) as error:
             raise typer.BadParameter(str(error), param_hint=f"'{error.option}'") from None
 
     return run
@@ -106,8 +107,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = click_command().main(args=argv, prog_name="archclass", standalone_mode=False)
     except click.UsageError as error:
-        command = error.ctx.command_path if error.ctx else "archclass"
-        sys.exit(_usage_error(error.format_message(), command))
+        command = error.ctx.command_path if error.ctx else "archclass"  # one line, not Typer's boxed panel
+        _error_line(f"usage error: {error.format_message()} (see '{command} --help')")
+        sys.exit(2)
     except click.ClickException as error:
         _error_line(error.format_message())
         sys.exit(error.exit_code)
@@ -139,19 +141,8 @@ def _unexpected(error: Exception) -> str:
     return f"internal error: {type(error).__name__}: {error} ({hint})"
 
 
-def _usage_error(message: str, command: str) -> int:
-    """One line, not Typer's boxed panel: what was wrong and where to read more."""
-    from archclass.cli.output import stderr
-
-    stderr.print(f"usage error: {message} (see '{command} --help')", markup=False, soft_wrap=True)
-    return 2
-
-
 def _error_line(message: str) -> None:
-    from archclass.cli.output import stderr
+    """MESSAGE as one line on stderr, marked as an error unless it already says which kind."""
+    from archclass.cli.output import note
 
-    stderr.print(
-        message if message.startswith(("error:", "internal error:")) else f"error: {message}",
-        markup=False,
-        soft_wrap=True,
-    )
+    note(message if message.startswith(("error:", "internal error:", "usage error:")) else f"error: {message}")

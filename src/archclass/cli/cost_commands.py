@@ -44,22 +44,13 @@ def cost(
     exists, constants dropped); per-step work is the O(.) string evaluated, an order of magnitude.
     Hybrids add up their layer kinds at the size's layer count.
     """
-    from dataclasses import replace
-
-    from archclass.cost import cost as compute
-    from archclass.cost import cost_table, measured_beside, measured_lines, stored_probe_runs
+    from archclass.cost import cost_table, costs, measured_lines, stored_probe_runs
     from archclass.keyvalue import finite_number, parse_pairs
     from archclass.registry import load_registry
 
     overrides = parse_pairs(set_, "--set", "w=4096", finite_number, "NUMBER")
     registry = load_registry(registry_file)
-    runs = stored_probe_runs() if measured else []
-    results = []
-    for item in arch:
-        name, _, item_size = item.partition("@")
-        result = compute(registry, name, _length(length), item_size or size, overrides)
-        beside = measured_beside(result, runs) if runs else None
-        results.append(result if beside is None else replace(result, measured=beside))
+    results = costs(registry, arch, _length(length), size, overrides, stored_probe_runs() if measured else ())
     if json_:
         emit_json([r.as_dict() for r in results])
         return

@@ -9,32 +9,24 @@ so that ``archclass --help`` stays fast, and nothing here imports torch or matpl
 
 from __future__ import annotations
 
-import sys
-from enum import StrEnum
-from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from archclass.cli.options import (
+    CheckOption,
     DbOption,
     FormatOption,
     JsonFormatOption,
     JsonOption,
+    OutputOption,
     RegistryOption,
     output_format,
     with_filters,
 )
-from archclass.cli.output import emit_json, json_ready, stderr, stdout
-from archclass.errors import ArchclassError
+from archclass.cli.output import emit_json, note, print_rows, say, write_output
+from archclass.db.export import ExportFormat
 from archclass.filters import Filters  # at run time: with_filters resolves the annotation
-
-
-class ExportFormat(StrEnum):
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
-    bibtex = "bibtex"
 
 
 def db_upgrade(db: DbOption = None, json_: JsonOption = False) -> None:
@@ -50,7 +42,7 @@ def db_upgrade(db: DbOption = None, json_: JsonOption = False) -> None:
     if json_:
         emit_json(report.as_dict())
     else:
-        _say(upgrade_line(report))
+        say(upgrade_line(report))
 
 
 def db_status(db: DbOption = None, registry_file: RegistryOption = None, json_: JsonOption = False) -> None:
@@ -67,9 +59,9 @@ def db_status(db: DbOption = None, registry_file: RegistryOption = None, json_: 
         emit_json(report.as_dict())
     else:
         for line in report.lines():
-            _say(line)
+            say(line)
         if report.error:
-            stderr.print(f"error: {report.error}", markup=False, soft_wrap=True)
+            note(f"error: {report.error}")
     if report.error:
         raise typer.Exit(1)
 
@@ -101,7 +93,7 @@ def sync(
         emit_json(result.as_dict())
         return
     for line in sync_lines(result):
-        _say(line)
+        say(line)
 
 
 @with_filters
@@ -121,20 +113,11 @@ def query(
     state_growth, confidence, position, max_pairs, reading, recipe_placement, arxiv, url); CSV has the
     same columns, position as position_e, position_c, position_r.
     """
-    from archclass.db.export import query_csv
     from archclass.db.query import query_database
     from archclass.db.report import records_table
 
-    chosen = output_format(format_, json_)
-    records = query_database(filters, db=db, registry=registry_file, notify=_notice)
-    if chosen == "json":
-        emit_json(records)
-    elif chosen == "csv":
-        sys.stdout.write(query_csv(records))
-    elif not records:
-        _notice("no architectures match")
-    else:
-        stdout.print(records_table(records))
+    records = query_database(filters, db=db, registry=registry_file, notify=note)
+    print_rows(records, output_format(format_, json_), records_table)
 
 
 @with_filters
@@ -142,7 +125,7 @@ def export(
     filters: Filters,
     format_: Annotated[ExportFormat, typer.Option("--format", help="Output format.")] = ExportFormat.json,
     json_: JsonFormatOption = False,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file.")] = None,
+    output: OutputOption = None,
     db: DbOption = None,
     registry_file: RegistryOption = None,
 ) -> None:
@@ -153,30 +136,18 @@ def export(
     markdown: a table with links to the papers; bibtex: one @misc per cited paper with its title and
     authors (arXiv papers with eprint and archivePrefix, others with howpublished).
     """
-    import json
-
-    from archclass.db.export import records_bibtex, records_csv, records_markdown
+    from archclass.db.export import export_text
     from archclass.db.query import query_database
 
     if json_ and format_ is not ExportFormat.json:
         raise typer.BadParameter(f"--json conflicts with --format {format_.value}", param_hint="--json")
-    records = query_database(filters, db=db, registry=registry_file, full=True, notify=_notice)
-    render = {
-        ExportFormat.json: lambda: json.dumps(json_ready(records), indent=2, ensure_ascii=False) + "\n",
-        ExportFormat.csv: lambda: records_csv(records),
-        ExportFormat.markdown: lambda: records_markdown(records),
-        ExportFormat.bibtex: lambda: records_bibtex(records),
-    }
-    _write(render[format_](), output)
+    records = query_database(filters, db=db, registry=registry_file, full=True, notify=note)
+    write_output(export_text(records, format_), output)
 
 
 def datasette_metadata(
-    output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")
-    ] = None,
-    check: Annotated[
-        bool, typer.Option("--check", help="Exit 1 if OUTPUT differs from what would be written.")
-    ] = False,
+    output: OutputOption = None,
+    check: CheckOption = False,
     database: Annotated[
         str, typer.Option("--database", help="Datasette's name for the database: its file name without .db.")
     ] = "archclass",
@@ -188,15 +159,9 @@ def datasette_metadata(
     """
     from archclass.db.datasette import metadata_yaml
 
-    text = metadata_yaml(database)
-    if check:
-        if output is None:
-            raise typer.BadParameter("--check needs --output", param_hint="--check")
-        if not output.is_file() or output.read_text(encoding="utf-8") != text:
-            raise ArchclassError(f"{output} is out of date; run: archclass datasette-metadata -o {output}")
-        _say(f"{output} is up to date")
-        return
-    _write(text, output)
+    if check and output is None:
+        raise typer.BadParameter("--check needs --output", param_hint="--check")
+    write_output(metadata_yaml(database), output, check=f"archclass datasette-metadata -o {output}" if check else None)
 
 
 def register(app: typer.Typer) -> None:
@@ -221,24 +186,4 @@ def register(app: typer.Typer) -> None:
     )(export)
     datasette_epilog = "Example: archclass datasette-metadata -o datasette/metadata.yml"
     app.command("datasette-metadata", epilog=datasette_epilog)(datasette_metadata)
-
-
-def _say(line: str) -> None:
-    stdout.print(line, markup=False, highlight=False, soft_wrap=True)
-
-
-def _notice(line: str) -> None:
-    stderr.print(line, markup=False, soft_wrap=True)
-
-
-def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-        return
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise ArchclassError(f"cannot write {output}: {error.strerror}") from None
-    _notice(f"wrote {output}")
 

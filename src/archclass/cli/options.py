@@ -1,6 +1,6 @@
 """Options shared by several commands, each defined once: --registry, --db, --json/--format, the
-architecture to act on (positional ID or --arch), --device, --store, comma-separated numbers, and the
-filters of `list`, `query` and `export`."""
+architecture to act on (positional ID or --arch), --device, --store, --output and --check of generated
+files, and the filters of `list`, `query` and `export`."""
 
 from __future__ import annotations
 
@@ -13,17 +13,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from archclass.db.query import MAX_FILTER_CHARS
+from archclass.db.query import MAX_INTEGER as MAX_LIMIT
 from archclass.filters import READINGS, SORT_KEYS
 from archclass.vocabulary import FAMILIES, PLACEMENTS, TAGS
 
 if TYPE_CHECKING:
     from archclass.filters import Filters
 
-#: Longest value accepted for a text filter; longer values are refused with a one-line usage error.
-MAX_FILTER_CHARS = 200
-#: Upper bounds that keep numbers inside SQL integers: larger values are usage errors, not overflows.
+#: A year above this is a usage error (the database's bounds are in archclass.db.query).
 MAX_YEAR = 9999
-MAX_LIMIT = 2**63 - 1  # SQL BIGINT, as archclass.db.query.MAX_INTEGER
 OUTPUT_FORMATS = ("table", "json", "csv")
 
 RegistryOption = Annotated[
@@ -40,6 +39,13 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable
 JsonFormatOption = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
 DeviceOption = Annotated[str, typer.Option(help="cpu or cuda.")]
 StoreOption = Annotated[bool, typer.Option("--store/--no-store", help="Record the runs in the database.")]
+OutputOption = Annotated[
+    Optional[Path],
+    typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout.", show_default=False),
+]
+CheckOption = Annotated[
+    bool, typer.Option("--check", help="Write nothing; exit 1 if FILE differs from what would be written.")
+]
 DbOption = Annotated[
     Optional[str],
     typer.Option(
@@ -90,32 +96,15 @@ def output_format(format_: str, json_: bool) -> str:
     return "json" if json_ else format_
 
 
-def comma_ints(text: str | None, option: str, example: str = "8,16,32") -> list[int]:
-    """'256,512,1024' as sorted distinct whole numbers (none when empty); anything else a usage error."""
-    if not text:
-        return []
-    try:
-        values = sorted({int(part) for part in text.split(",") if part.strip()})
-    except ValueError:
-        raise typer.BadParameter(
-            f"{text!r} is not a comma-separated list of whole numbers", param_hint=option
-        ) from None
-    if not values or values[0] < 1:
-        raise typer.BadParameter(f"give positive numbers, e.g. {example}", param_hint=option)
-    return values
-
-
 def complete_arch(incomplete: str) -> list[str]:
     """Shell completion of architecture ids and aliases from the registry."""
     from archclass.errors import ArchclassError
     from archclass.registry import load_registry
 
     try:
-        registry = load_registry(os.environ.get("ARCHCLASS_REGISTRY") or None)
+        return load_registry(os.environ.get("ARCHCLASS_REGISTRY") or None).names_starting(incomplete)
     except ArchclassError:
         return []
-    names = (name for entry in registry for name in (entry.id, *entry.aliases))
-    return sorted(name for name in names if name.casefold().startswith(incomplete.casefold()))
 
 
 ArchArgument = Annotated[

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn
 
 from rich.console import Console
@@ -17,21 +17,49 @@ stdout = Console(highlight=False, soft_wrap=False, width=_PIPE_WIDTH)
 stderr = Console(stderr=True, highlight=False)
 
 
+def say(line: str) -> None:
+    """A result line on stdout, printed as it is (no markup)."""
+    stdout.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def note(line: str) -> None:
+    """A diagnostic line on stderr, printed as it is."""
+    stderr.print(line, markup=False, soft_wrap=True)
+
+
+def write_output(text: str, output: Path | None, check: str | None = None) -> None:
+    """TEXT to stdout, or to the file OUTPUT (saying so on stderr); given CHECK, the command that writes
+    OUTPUT, compare OUTPUT with TEXT instead and fail naming CHECK when they differ."""
+    from archclass.generated import check_generated, write_generated
+
+    if output is None:
+        sys.stdout.write(text)
+    elif check:
+        check_generated(output, text, check)
+        note(f"{output} is up to date")
+    else:
+        write_generated(output, text)
+        note(f"wrote {output}")
+
+
+def print_rows(rows: list[dict[str, Any]], format_: str, table: Callable[[list[dict[str, Any]]], Any]) -> None:
+    """The rows of `list` or `query` as JSON records, as CSV, or as TABLE(rows) in the terminal."""
+    from archclass.db.export import query_csv
+
+    if format_ == "json":
+        emit_json(rows)
+    elif format_ == "csv":
+        sys.stdout.write(query_csv(rows))
+    elif not rows:
+        note("no architectures match")
+    else:
+        stdout.print(table(rows))
+
+
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(json_ready(data), indent=2, ensure_ascii=False, default=str) + "\n")
+    from archclass.json_output import json_text
 
-
-def json_ready(data: Any, key: str | None = None) -> Any:
-    """Whole floats as integers (8, not 8.0); a bound on a number of pairs as the whole pairs it allows."""
-    if isinstance(data, dict):
-        return {k: json_ready(v, k) for k, v in data.items()}
-    if isinstance(data, list | tuple):
-        return [json_ready(item) for item in data]
-    if isinstance(data, float) and math.isfinite(data):
-        if key == "max_pairs":
-            return math.floor(data)
-        return int(data) if data.is_integer() else data
-    return data
+    sys.stdout.write(json_text(data))
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

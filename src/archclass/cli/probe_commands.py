@@ -8,10 +8,11 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from archclass.cli.options import DeviceOption, JsonOption, RegistryOption, StoreOption, comma_ints
+from archclass.cli.options import DeviceOption, JsonOption, RegistryOption, StoreOption
 from archclass.cli.output import emit_json, stderr, stdout
 from archclass.errors import ArchclassError
 from archclass.keyvalue import parse_pairs
+from archclass.number_list import comma_ints
 
 _ARCH_HELP = "Registry id/alias or reference name (repeatable)."
 ArchOption = Annotated[list[str], typer.Option("--arch", "-a", help=_ARCH_HELP)]
@@ -37,10 +38,7 @@ LayersOption = Annotated[Optional[int], typer.Option("--layers", min=1, help=_LA
 
 
 def _lengths(text: Optional[str]) -> list[int] | None:
-    lengths = comma_ints(text, "--lengths", "256,512,1024")
-    if lengths and len(lengths) < 3:
-        raise typer.BadParameter("give at least three positive lengths, e.g. 256,512,1024", param_hint="--lengths")
-    return lengths or None
+    return comma_ints(text, "--lengths", "256,512,1024", at_least=3) or None  # a growth fit needs three points
 
 
 def reference_list(json_: JsonOption = False) -> None:

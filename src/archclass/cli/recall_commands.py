@@ -5,14 +5,15 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from archclass.cli.options import DeviceOption, JsonOption, StoreOption, comma_ints
-from archclass.cli.output import emit_json, fail, stderr
+from archclass.cli.options import DeviceOption, JsonOption, StoreOption
+from archclass.cli.output import emit_json, fail, note, stderr
 from archclass.errors import ArchclassError
 from archclass.keyvalue import parse_pairs
+from archclass.number_list import comma_ints
 
 if TYPE_CHECKING:
     from archclass.recall.experiment import RecallResult
@@ -33,9 +34,9 @@ def _finish(result: RecallResult, out: Path, *, figure: bool, store: bool, as_js
         emit_json(result.rows)
     else:
         sys.stdout.write(markdown_table(result.rows))
-        stderr.print(f"wrote {out}/results.json, results.md" + (", capacity.png" if figure else ""), markup=False)
-    for note in result.notes:
-        stderr.print(f"note: {note}", markup=False, soft_wrap=True)
+        note(f"wrote {out}/results.json, results.md" + (", capacity.png" if figure else ""))
+    for line in result.notes:
+        note(f"note: {line}")
     message = violations_message(result.violations)
     if message:
         fail(message)
@@ -43,21 +44,14 @@ def _finish(result: RecallResult, out: Path, *, figure: bool, store: bool, as_js
 
 def _store(result: RecallResult) -> None:
     """Keep the sweep in the database too; the files are already written, so a failure only warns."""
-    from archclass.db import record_recall_runs
-    from archclass.reference import catalog
+    from archclass.recall.store import store_sweep
 
     try:
-        ids = record_recall_runs(
-            result.runs,
-            device=result.meta["device"],
-            target_accuracy=result.meta["target_accuracy"],
-            command=result.meta["command"],
-            arch_ids={spec.name: spec.arch_id for spec in catalog().values()},
-        )
+        ids = store_sweep(result)
     except ArchclassError as error:
-        stderr.print(f"warning: recall runs not stored in the database: {error}", markup=False)
+        note(f"warning: recall runs not stored in the database: {error}")
         return
-    stderr.print(f"stored {len(ids)} runs in the database (table recall_runs)", markup=False)
+    note(f"stored {len(ids)} runs in the database (table recall_runs)")
 
 
 ArchOption = Annotated[list[str], typer.Option("--arch", "-a", help="Reference implementation (repeatable).")]
@@ -200,17 +194,11 @@ def recall_report_command(
     replaced only with --force.
     """
     from archclass.recall.experiment import merge_report
+    from archclass.recall.sources import exclusions
 
-    dropped = []
-    for item in exclude:
-        arch_name, sep, source_name = item.partition("@")
-        if not sep or not arch_name or not source_name:
-            raise typer.BadParameter(f"{item!r} is not ARCH@SOURCE-FILE-NAME", param_hint="--exclude")
-        dropped.append((arch_name, source_name))
-    given: dict[str, Any] = parse_pairs(source_device, "--source-device", "runs.jsonl=H200")
-    devices = {name: str(device) for name, device in given.items()}
+    devices = parse_pairs(source_device, "--source-device", "runs.jsonl=H200", convert=str)
     result = merge_report(
-        sources, out=out, exclude=dropped, devices=devices, accuracy=accuracy, figure=figure, force=force,
+        sources, out=out, exclude=exclusions(exclude), devices=devices, accuracy=accuracy, figure=figure, force=force,
         command=_command(),
     )  # fmt: skip
     _finish(result, out, figure=figure, store=store, as_json=json_)

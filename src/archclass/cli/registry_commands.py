@@ -15,15 +15,17 @@ from archclass import report
 from archclass.cli.options import (
     ArchArgument,
     ArchOption,
+    CheckOption,
     FormatOption,
     JsonFormatOption,
     JsonOption,
+    OutputOption,
     RegistryOption,
     chosen_arch,
     output_format,
     with_filters,
 )
-from archclass.cli.output import emit_json, fail, stderr, stdout
+from archclass.cli.output import emit_json, fail, note, print_rows, stdout, write_output
 from archclass.filters import Filters
 
 if TYPE_CHECKING:
@@ -122,18 +124,7 @@ def list_(
     """
     from archclass.filters import select_rows
 
-    chosen = output_format(format_, json_)
-    rows = select_rows(load(registry_file), filters)
-    if chosen == "json":
-        emit_json(rows)
-    elif chosen == "csv":
-        from archclass.db.export import query_csv
-
-        stdout.out(query_csv(rows), end="", highlight=False)
-    elif not rows:
-        stderr.print("no architectures match", markup=False)
-    else:
-        stdout.print(report.rows_table(rows))
+    print_rows(select_rows(load(registry_file), filters), output_format(format_, json_), report.rows_table)
 
 
 def validate(path: PathArgument = None, json_: JsonOption = False) -> None:
@@ -142,24 +133,19 @@ def validate(path: PathArgument = None, json_: JsonOption = False) -> None:
     Every problem is reported as FILE:LINE: entry ID: field 'NAME': what is wrong. Exit code 1 when there
     is any.
     """
-    from archclass.errors import Issue
     from archclass.paths import registry_path
-    from archclass.registry import validate_data
-    from archclass.yamlio import YamlError, load_file
+    from archclass.registry import validate_file
 
     file_path = path or registry_path()
-    try:
-        entries, issues = validate_data(load_file(file_path), str(file_path))
-    except YamlError as error:
-        entries, issues = [], [Issue(str(file_path), str(error), error.line)]
+    entries, issues = validate_file(file_path)
     if json_:
         report = {"file": str(file_path), "entries": len(entries), "ok": not issues}
         emit_json({**report, "issues": [issue.__dict__ for issue in issues]})
     else:
         for issue in issues:
-            stderr.print(str(issue), markup=False, soft_wrap=True)
+            note(str(issue))
         if issues:
-            stderr.print(f"{len(issues)} problem(s) found", markup=False)
+            note(f"{len(issues)} problem(s) found")
         else:
             stdout.print(f"{file_path}: {len(entries)} entries valid", markup=False)
     if issues:
@@ -182,33 +168,17 @@ def fmt(
         if diff:
             stdout.out(diff, end="", highlight=False)
             fail(f"{file_path} is not canonical; run 'archclass fmt' to fix it")
-        stderr.print(f"{file_path} is canonical", markup=False)
+        note(f"{file_path} is canonical")
         return
-    if not formatter.rewrite(file_path):
-        stderr.print(f"{file_path} already canonical", markup=False)
-        return
-    stderr.print(f"reformatted {file_path}", markup=False)
+    note(f"reformatted {file_path}" if formatter.rewrite(file_path) else f"{file_path} already canonical")
 
 
-def schema(
-    output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout.")
-    ] = None,
-    check: Annotated[bool, typer.Option("--check", help="Exit 1 if FILE differs from the current schema.")] = False,
-) -> None:
+def schema(output: OutputOption = None, check: CheckOption = False) -> None:
     """Export the JSON Schema of registry entries (editors use it to validate while typing)."""
     from archclass.schema import json_schema
 
     text = json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
-    if output is None:
-        stdout.out(text, end="", highlight=False)
-    elif check:
-        if not output.exists() or output.read_text(encoding="utf-8") != text:
-            fail(f"{output} is out of date; run 'archclass schema --output {output}'")
-    else:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-        stderr.print(f"wrote {output}", markup=False)
+    write_output(text, output, check=f"archclass schema --output {output}" if check else None)
 
 
 def bound(

@@ -1,10 +1,20 @@
-"""Render query results and full records as CSV, Markdown and BibTeX (JSON is plain ``json.dumps``)."""
+"""Render query results and full records as CSV, Markdown, BibTeX and JSON, as ``archclass export`` writes them."""
 
 from __future__ import annotations
 
 import csv
 import io
+from enum import StrEnum
 from typing import Any
+
+
+class ExportFormat(StrEnum):
+    """What ``archclass export`` writes (:func:`export_text`)."""
+
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+    bibtex = "bibtex"
 
 #: Export CSV columns besides the record's own: the flat extras (nested ones stay in the JSON export).
 _CSV_EXTRAS = (
@@ -68,6 +78,19 @@ def query_csv(records: list[dict[str, Any]]) -> str:
 def records_csv(records: list[dict[str, Any]]) -> str:
     """Export records as CSV: the query columns, then the flat extras (aliases, components, ...)."""
     return _csv(_columns(_CSV_EXTRAS), [_flat(record) for record in records])
+
+
+def export_text(records: list[dict[str, Any]], format_: ExportFormat) -> str:
+    """Full records (``query_database(full=True)``) as JSON, CSV, Markdown or BibTeX text."""
+    from archclass.json_output import json_text
+
+    writers = {
+        ExportFormat.json: json_text,
+        ExportFormat.csv: records_csv,
+        ExportFormat.markdown: records_markdown,
+        ExportFormat.bibtex: records_bibtex,
+    }
+    return writers[format_](records)
 
 
 def _md(value: Any) -> str:
