@@ -23,10 +23,10 @@ from torch import Tensor
 
 from archclass.reference import ReferenceSpec
 from archclass.reference._ops import attend
-from archclass.reference.attention import SoftmaxAttention
+from archclass.reference.attention import Attention
 
 
-class H2OAttention(SoftmaxAttention):
+class H2OAttention(Attention):
     def __init__(self, d_model: int, n_heads: int = 2, n_recent: int = 2, n_heavy: int = 3) -> None:
         super().__init__(d_model, n_heads)
         if n_recent < 1 or n_heavy < 1:

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from archclass.reference import ReferenceSpec
-from archclass.reference.attention import SoftmaxAttention
+from archclass.reference.attention import Attention
 
 
 def _softmax_or_zero(scores: Tensor) -> Tensor:
@@ -29,7 +29,7 @@ def _softmax_or_zero(scores: Tensor) -> Tensor:
     return scores.softmax(-1).nan_to_num(0.0)
 
 
-class MemorizingAttention(SoftmaxAttention):
+class MemorizingAttention(Attention):
     def __init__(self, d_model: int, n_heads: int = 2, window: int = 4, top_k: int = 3) -> None:
         super().__init__(d_model, n_heads)
         self.window, self.top_k = window, top_k

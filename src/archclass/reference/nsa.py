@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from archclass.reference import ReferenceSpec
-from archclass.reference.attention import SoftmaxAttention
+from archclass.reference.attention import Attention
 
 
 def n_compressed(length: int, block: int, stride: int) -> int:
@@ -39,7 +39,7 @@ def _attend(q: Tensor, k: Tensor, v: Tensor, visible: Tensor) -> tuple[Tensor, T
     return p @ v, p
 
 
-class NativeSparseAttention(SoftmaxAttention):
+class NativeSparseAttention(Attention):
     def __init__(
         self,
         d_model: int,

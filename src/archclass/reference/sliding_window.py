@@ -21,10 +21,10 @@ import torch
 from torch import Tensor
 
 from archclass.reference import ReferenceSpec
-from archclass.reference.attention import SoftmaxAttention
+from archclass.reference.attention import Attention
 
 
-class SlidingWindowAttention(SoftmaxAttention):
+class SlidingWindowAttention(Attention):
     def __init__(self, d_model: int, n_heads: int = 2, window: int = 4) -> None:
         super().__init__(d_model, n_heads)
         self.window = window
@@ -37,7 +37,7 @@ class SlidingWindowAttention(SoftmaxAttention):
         return cache[:, :, -self.window :]
 
 
-class StreamingLLM(SoftmaxAttention):
+class StreamingLLM(Attention):
     def __init__(self, d_model: int, n_heads: int = 2, window: int = 4, n_sink: int = 2) -> None:
         super().__init__(d_model, n_heads)
         self.window, self.n_sink = window, n_sink
