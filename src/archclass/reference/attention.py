@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from archclass.reference import ReferenceSpec
+from archclass.reference import ReferenceSpec, attention_heads, kv_heads
 from archclass.reference._ops import append, attend, into_buffer
 
 
@@ -112,6 +112,7 @@ REFERENCES = (
         factory=SoftmaxAttention,
         kwargs={"n_heads": 4},
         test_kwargs={"n_heads": 2},
+        at_size=lambda size: {"n_heads": attention_heads(size)},
         state_scalars=_kv_cache,
         registry_symbols=lambda d, kw: {"d": d},
     ),
@@ -121,6 +122,7 @@ REFERENCES = (
         factory=SoftmaxAttention,
         kwargs={"n_heads": 4, "n_kv_heads": 2},
         test_kwargs={"n_heads": 4, "n_kv_heads": 2},  # GQA needs 1 < n_kv_heads < n_heads
+        at_size=lambda size: {"n_heads": attention_heads(size), "n_kv_heads": kv_heads(size)},
         state_scalars=_kv_cache,
         registry_symbols=lambda d, kw: {
             "d": d,
@@ -134,6 +136,7 @@ REFERENCES = (
         factory=SoftmaxAttention,
         kwargs={"n_heads": 4, "n_kv_heads": 1},
         test_kwargs={"n_heads": 2, "n_kv_heads": 1},
+        at_size=lambda size: {"n_heads": attention_heads(size), "n_kv_heads": 1},
         state_scalars=_kv_cache,
         registry_symbols=lambda d, kw: {"d": d, "dh": d / kw.get("n_heads", 2)},
     ),

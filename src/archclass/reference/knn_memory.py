@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from archclass.reference import ReferenceSpec
+from archclass.reference import ReferenceSpec, attention_heads
 from archclass.reference.attention import Attention
 
 
@@ -100,6 +100,7 @@ REFERENCES = (
         factory=MemorizingAttention,
         kwargs={"n_heads": 4, "window": 32, "top_k": 16},
         test_kwargs={"n_heads": 2, "window": 4, "top_k": 3},
+        at_size=lambda size: {"n_heads": attention_heads(size), "window": 512, "top_k": 32},
         state_scalars=_all_pairs,
         registry_symbols=lambda d, kw: {"d": d, "k": kw["top_k"], "w": kw["window"]},
     ),

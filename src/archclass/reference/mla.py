@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from archclass.reference import ReferenceSpec
+from archclass.reference import ReferenceSpec, attention_heads
 from archclass.reference._ops import append, into_buffer
 
 
@@ -115,6 +115,7 @@ REFERENCES = (
         factory=MultiHeadLatentAttention,
         kwargs={"n_heads": 4, "d_latent": 32, "d_rope": 8},
         test_kwargs={"n_heads": 2, "d_latent": 8, "d_rope": 4},
+        at_size=lambda size: {"n_heads": attention_heads(size), "d_latent": size.kv_latent, "d_rope": size.rope_dim},
         state_scalars=_latent_cache,
         registry_symbols=lambda d, kw: {"d": d, "c": kw["d_latent"], "r": kw["d_rope"], "h": kw.get("n_heads", 2)},
     ),

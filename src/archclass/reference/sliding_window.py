@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from archclass.reference import ReferenceSpec
+from archclass.reference import ReferenceSpec, attention_heads
 from archclass.reference.attention import Attention
 
 
@@ -68,6 +68,7 @@ REFERENCES = (
         factory=SlidingWindowAttention,
         kwargs={"n_heads": 4, "window": 32},
         test_kwargs={"n_heads": 2, "window": 4},
+        at_size=lambda size: {"n_heads": attention_heads(size), "window": size.window},
         state_scalars=lambda T, d, kw: _window_cache(T, d, kw, sinks=False),
         registry_symbols=lambda d, kw: {"d": d, "w": kw["window"]},
     ),
@@ -78,6 +79,7 @@ REFERENCES = (
         factory=StreamingLLM,
         kwargs={"n_heads": 4, "window": 32, "n_sink": 4},
         test_kwargs={"n_heads": 2, "window": 4, "n_sink": 2},
+        at_size=lambda size: {"n_heads": attention_heads(size), "window": size.window - 4, "n_sink": 4},
         state_scalars=lambda T, d, kw: _window_cache(T, d, kw, sinks=True),
         registry_symbols=lambda d, kw: {"d": d, "w": kw["window"], "s": kw["n_sink"]},
     ),
