@@ -37,6 +37,16 @@ class ModelSize:
     symbols: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     """Registry-symbol values by registry id, e.g. {"gqa": {"g": 8, "dh": 128}}."""
     kv_heads: int | None = None
+    d_state: int = 16
+    """Mamba-1 state per channel (the Mamba default), for the SSM layers of references at this size."""
+    ssd_state: int = 128
+    """Mamba-2 state per head (mamba2-2.7b's)."""
+    window: int = 4096
+    """A sliding window (Mistral-7B's), for the windowed and budgeted attention references."""
+    kv_latent: int = 512
+    """MLA's cached latent per token (DeepSeek-V2-Lite's kv_lora_rank)."""
+    rope_dim: int = 64
+    """MLA's decoupled rotary key per token (DeepSeek-V2-Lite's qk_rope_head_dim)."""
 
     def values_for(self, arch_id: str, declared: set[str]) -> dict[str, float]:
         """Symbol values for one entry: generic heads and head size where declared, then the entry's own."""
@@ -65,6 +75,11 @@ SIZES: dict[str, ModelSize] = {
             arch="",
             source="archclass's CPU default: small enough to step every family on two cores",
             symbols={"gqa": {"g": 2, "dh": 16}, "mqa": {"dh": 16}, "mla": {"c": 32, "r": 8, "h": 4}},
+            kv_heads=2,
+            ssd_state=64,
+            window=32,
+            kv_latent=32,
+            rope_dim=8,
         ),
         ModelSize(
             name="llama-3-8b",
@@ -160,3 +175,9 @@ def default_size_for(arch_id: str) -> ModelSize:
         if size.arch and size.arch == arch_id:
             return size
     return SIZES["llama-3-8b"]
+
+
+def default_probe_size(device: str) -> ModelSize:
+    """The probe's size when none is named: tiny on CPU (every family steps in seconds on two cores), a
+    Llama-3-8B-shaped layer on CUDA, where the step's traffic, not launch overhead, sets its time."""
+    return SIZES["llama-3-8b" if device.startswith("cuda") else "tiny"]

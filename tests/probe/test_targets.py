@@ -60,3 +60,34 @@ def test_probe_checks_a_reference_against_its_registry_entry():
     result = probe("retnet", d_model=16, lengths=[16, 32, 64, 128], repeats=1, registry=REGISTRY)
     assert result.arch_id == "retnet" and result.registry is not None
     assert result.registry["agrees_all"] and result.registry["state_formula"]["agrees"]
+
+
+def test_a_named_size_sets_a_references_width_and_hyperparameters():
+    from archclass.sizes import SIZES
+
+    target = resolve("mla", d_model=2048, kwargs={}, registry=None, size=SIZES["deepseek-v2-lite"])
+    assert target.kwargs == {"n_heads": 16, "d_latent": 512, "d_rope": 64}
+    assert target.registry_symbols == {"d": 2048, "c": 512, "r": 64, "h": 16}
+    overridden = resolve("gqa", d_model=4096, kwargs={"n_kv_heads": 4}, registry=None, size=SIZES["llama-3-8b"])
+    assert overridden.kwargs == {"n_heads": 32, "n_kv_heads": 4} and overridden.model.kv.out_features == 2 * 4 * 128
+
+
+def test_an_unknown_size_or_keyword_is_one_line_naming_what_is_known():
+    with pytest.raises(ArchclassError, match=r"unknown size 'llama-9'; choose from tiny, llama-3-8b, "):
+        probe("gqa", size="llama-9", lengths=[8, 16, 32])
+    with pytest.raises(ArchclassError, match=r"^gqa: cannot be built with .*'heads': 3.*unexpected keyword"):
+        probe("gqa", kwargs={"heads": 3}, lengths=[8, 16, 32])
+
+
+def test_the_cpu_default_is_tiny_in_float32_and_the_result_names_its_size():
+    result = probe("mqa", lengths=[8, 16, 32], repeats=1, check=False)
+    assert (result.size, result.d_model, result.dtype, result.kwargs) == (
+        "tiny",
+        64,
+        "float32",
+        {"n_heads": 4, "n_kv_heads": 1},
+    )
+    assert result.as_dict()["size"] == "tiny"
+    wide = probe("mqa", size="llama-3-8b", lengths=[8, 16, 32], repeats=1, check=False)
+    assert (wide.d_model, wide.kwargs) == (4096, {"n_heads": 32, "n_kv_heads": 1})
+    assert wide.measurements[-1].state_scalars == 2 * 128 * 32  # one kv head of 128, filled slots only

@@ -67,9 +67,33 @@ def test_state_size_is_exact(name: str) -> None:
     model = _model(name, torch.float64)
     kwargs = dict(spec.test_kwargs)
     for T in (7, 29):
-        with torch.no_grad():
-            _, state = run_steps(model, _input(T, torch.float64, batch=1))
-        assert state_scalars(state) == spec.state_scalars(T, D_MODEL, kwargs), f"T={T}"
+        assert _measured_state(model, _input(T, torch.float64, batch=1)) == spec.state_scalars(T, D_MODEL, kwargs), T
+
+
+def _measured_state(model: torch.nn.Module, x: torch.Tensor) -> int:
+    """State scalars after stepping through x, as the probe counts them: a cache buffer with spare
+    slots counts only the slots its length says are filled."""
+    from archclass.osp import copy_state
+    from archclass.probe.conformance import CHECK_STEPS
+    from archclass.probe.state_size import StateMeter, find_buffers
+
+    state = model.init_state(1)
+    observations = [copy_state(state)]
+    with torch.no_grad():
+        for t in range(x.shape[1]):
+            _, state = model.step(x[:, t], state)
+            if t < CHECK_STEPS:
+                observations.append(copy_state(state))
+    return StateMeter(find_buffers(observations)).scalars(state)
+
+
+def test_a_cache_buffer_counts_only_its_filled_slots() -> None:
+    model = _model("gqa", torch.float64)
+    _, state = run_steps(model, _input(40, torch.float64, batch=1))  # past MIN_SLOTS: the buffer has grown
+    assert state["length"] == 40 and state["k"].shape[2] == 64  # 16 slots, then room for twice 17
+    assert state_scalars(state) == 2 * 2 * 64 * (D_MODEL // 4)  # the raw buffers, spare slots included
+    counted = _measured_state(model, _input(40, torch.float64, batch=1))
+    assert counted == 2 * 2 * 40 * (D_MODEL // 4) == SPECS["gqa"].state_scalars(40, D_MODEL, SPECS["gqa"].test_kwargs)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -95,7 +119,18 @@ def test_prefill_state_equals_stepped_state(name: str) -> None:
     from archclass.osp import state_tensors
 
     for a, b in zip(state_tensors(prefilled), state_tensors(stepped), strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
+        torch.testing.assert_close(*_common_slots(a, b), rtol=1e-9, atol=1e-9)
+
+
+def _common_slots(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cache buffers of different capacities: the slots both have, after checking that the larger
+    holds nothing (zeros) in the rest."""
+    for axis, (m, n) in enumerate(zip(a.shape, b.shape, strict=True)):
+        if m != n:
+            larger, size = (a, n) if m > n else (b, m)
+            assert not larger.narrow(axis, size, larger.shape[axis] - size).any(), "spare slots were written"
+            a, b = a.narrow(axis, 0, min(m, n)), b.narrow(axis, 0, min(m, n))
+    return a, b
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -15,6 +15,7 @@ torch = pytest.importorskip("torch", reason="needs torch: pip install -e '.[prob
 from archclass.probe.claims import NotComparable, registry_state_scalars  # noqa: E402
 from archclass.reference import catalog  # noqa: E402
 from archclass.registry import load_registry  # noqa: E402
+from archclass.sizes import SIZES  # noqa: E402
 
 from ..conftest import REGISTRY  # noqa: E402
 
@@ -66,3 +67,28 @@ def test_a_hybrid_component_without_symbols_is_named_not_skipped(registry):
     entry = registry.get("jamba")
     with pytest.raises(NotComparable, match="none for component 'gqa'"):
         registry_state_scalars(entry, registry, {"mamba.d": 64, "mamba.e": 2, "mamba.n": 16, "mamba.k": 4}, 100)
+
+
+@pytest.mark.parametrize("size_name", sorted(SIZES))
+def test_every_reference_builds_at_every_named_size(size_name):
+    from archclass.reference import build, kwargs_at
+
+    size = SIZES[size_name]
+    for name, spec in SPECS.items():
+        kwargs = kwargs_at(spec, size)
+        with torch.device("meta"):  # shapes only: a d_model of 4096 allocates nothing
+            model = build(spec, size.d, **kwargs)
+        assert sum(p.numel() for p in model.parameters()) > 0, name
+        assert spec.state_scalars is not None and spec.state_scalars(1000, size.d, kwargs) > 0, name
+
+
+def test_tiny_is_the_probe_default_and_realistic_sizes_take_the_model_shapes():
+    from archclass.reference import kwargs_at
+
+    assert all(kwargs_at(spec, SIZES["tiny"]) == dict(spec.kwargs) for spec in SPECS.values())
+    assert kwargs_at(SPECS["gqa"], SIZES["llama-3-8b"]) == {"n_heads": 32, "n_kv_heads": 8}
+    assert kwargs_at(SPECS["mla"], SIZES["deepseek-v2-lite"]) == {"n_heads": 16, "d_latent": 512, "d_rope": 64}
+    assert kwargs_at(SPECS["sliding-window-attention"], SIZES["mistral-7b"])["window"] == 4096
+    assert kwargs_at(SPECS["mamba"], SIZES["mamba-2.8b"])["d_state"] == 16
+    assert kwargs_at(SPECS["mamba-2"], SIZES["mamba2-2.7b"])["d_state"] == 128
+    assert kwargs_at(SPECS["softmax-attention"], SIZES["mamba-2.8b"]) == {"n_heads": 20}  # heads of 128

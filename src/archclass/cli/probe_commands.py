@@ -19,8 +19,10 @@ ArchOption = Annotated[list[str], typer.Option("--arch", "-a", help=_ARCH_HELP)]
 AllOption = Annotated[bool, typer.Option("--all", help="Probe every reference implementation (the claims check).")]
 ModuleOption = Annotated[Optional[str], typer.Option("--module", help="Your OSP module, as FILE.py:CLASS.")]
 KwOption = Annotated[list[str], typer.Option("--kw", help="Constructor argument KEY=VALUE (repeatable).")]
-WidthOption = Annotated[int, typer.Option(min=1, help="Model width for reference implementations.")]
-DtypeOption = Annotated[str, typer.Option(help="float32, float64, bfloat16 or float16.")]
+WidthOption = Annotated[Optional[int], typer.Option(min=1, help="Model width (default: the size's).")]
+DtypeOption = Annotated[Optional[str], typer.Option(help="float32, float64, bfloat16, float16 (default bf16 on CUDA).")]
+_SIZE_HELP = "Named size of the references: tiny (CPU default), llama-3-8b (CUDA default), mla's deepseek-v2-lite, ..."
+SizeOption = Annotated[Optional[str], typer.Option("--size", help=_SIZE_HELP)]
 _LENGTHS_HELP = "Comma-separated positions T (default: 128..2048 on CPU, 1k..64k on CUDA)."
 LengthsOption = Annotated[Optional[str], typer.Option(help=_LENGTHS_HELP)]
 RepeatsOption = Annotated[int, typer.Option(min=1, help="Timed repetitions of each step (median reported).")]
@@ -58,9 +60,10 @@ def probe_command(
     all_: AllOption = False,
     module: ModuleOption = None,
     kw: KwOption = [],  # noqa: B006
-    d_model: WidthOption = 64,
+    d_model: WidthOption = None,
+    size: SizeOption = None,
     device: DeviceOption = "cpu",
-    dtype: DtypeOption = "float32",
+    dtype: DtypeOption = None,
     lengths: LengthsOption = None,
     repeats: RepeatsOption = 20,
     check: CheckOption = True,
@@ -87,7 +90,8 @@ def probe_command(
         )
     kwargs: dict[str, Any] = parse_pairs(kw, "--kw", "d_model=64")
     if hf or hf_all or hf_config:
-        return _run_hf(hf, hf_all, hf_config, layers, kwargs, _lengths(lengths), device, dtype, check, json_, out)
+        hf_dtype = dtype or "float32"
+        return _run_hf(hf, hf_all, hf_config, layers, kwargs, _lengths(lengths), device, hf_dtype, check, json_, out)
     from archclass.probe import probe_targets
     from archclass.probe.report import probe_progress
     from archclass.probe.runner import default_lengths
@@ -98,7 +102,7 @@ def probe_command(
     with probe_progress(stderr, len(targets) * len(chosen)) as report:
         found = probe_targets(
             targets, d_model=d_model, kwargs=kwargs, lengths=chosen, device=device, dtype=dtype, repeats=repeats,
-            check=check, registry=registry_file, progress=report,
+            check=check, registry=registry_file, progress=report, size=size,
         )  # fmt: skip
     results = [result.as_dict() for result in found]
     if store:

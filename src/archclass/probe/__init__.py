@@ -33,12 +33,13 @@ def probe(target: Any, **options: Any) -> ProbeResult:
 def probe_targets(
     targets: Sequence[Any],
     *,
-    d_model: int = 64,
+    d_model: int | None = None,
     kwargs: dict[str, Any] | None = None,
     lengths: Sequence[int] | None = None,
     device: str = "cpu",
-    dtype: Any = "float32",
+    dtype: Any = None,
     repeats: int = 20,
+    size: str | None = None,
     check: bool = True,
     registry: Any = None,
     seed: int = 0,
@@ -48,9 +49,11 @@ def probe_targets(
     entry (given as a Registry, a YAML path, or None for the bundled one).
 
     targets: reference names, registry ids or aliases, 'path/to/file.py:Class' (built with kwargs,
-    whose d_model defaults to d_model), or module objects. kwargs are the reference's hyperparameter
-    overrides or the class's constructor arguments. lengths default to 128..2048 on CPU, 1k..64k on
-    CUDA. dtype: a torch dtype or its name. check=False skips the check of step against forward and
+    whose d_model defaults to d_model), or module objects. size: a named configuration of
+    archclass.sizes (tiny, llama-3-8b, ...) that sets d_model and each reference's hyperparameters;
+    default tiny on CPU, llama-3-8b on CUDA. d_model and kwargs override it. lengths default to
+    128..2048 on CPU, 1k..64k on CUDA. dtype: a torch dtype or its name; default bfloat16 on CUDA,
+    float32 on CPU. check=False skips the check of step against forward and
     prefill. progress(label, length) is called after each measured length.
     """
     import torch
@@ -58,16 +61,21 @@ def probe_targets(
     from archclass.probe.claims import compare_with_registry
     from archclass.probe.runner import default_lengths, probe_module
     from archclass.probe.targets import resolve
+    from archclass.sizes import default_probe_size, get_size
 
-    torch_dtype = _dtype(dtype)
     if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
         raise ArchclassError(f"device {device!r}: use cpu or cuda")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ArchclassError("device cuda: no CUDA device is available on this machine (use cpu)")
+    chosen_size = get_size(size) if size is not None else default_probe_size(device)
+    torch_dtype = _dtype(dtype if dtype is not None else ("bfloat16" if device.startswith("cuda") else "float32"))
+    width = d_model if d_model is not None else chosen_size.d
     if lengths is None:
         lengths = default_lengths(device)
     loaded = _registry(registry)
-    resolved = [resolve(target, d_model=d_model, kwargs=kwargs or {}, registry=loaded) for target in targets]
+    resolved = [
+        resolve(target, d_model=width, kwargs=kwargs or {}, registry=loaded, size=chosen_size) for target in targets
+    ]
     results = []
     for chosen in resolved:
         try:
@@ -90,6 +98,7 @@ def probe_targets(
             raise ArchclassError(f"probing {chosen.label} failed: {type(error).__name__}: {error}") from None
         if chosen.arch_id is not None and chosen.arch_id in loaded:
             compare_with_registry(result, chosen.arch_id, loaded, chosen.registry_symbols)
+        result.size = chosen_size.name if chosen.arch_id is not None else None  # sizes shape references only
         results.append(result)
     return results
 

@@ -161,3 +161,16 @@ def copy_bandwidth(device: torch.device, megabytes: int = 1024) -> float:
         target.copy_(source)
     seconds = statistics.median(_time_cuda_events(lambda _: target.copy_(source), 10))
     return 2 * source.numel() / seconds
+
+
+def parameter_bytes(module: Any) -> int:
+    """Bytes of a module's parameters and buffers: what a step reads besides its state."""
+    tensors = [*module.parameters(), *module.buffers()]
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def floor_seconds(state_bytes: int, weight_bytes: int, bandwidth: float) -> float:
+    """The least time a decode step can take on a device: the bytes it must read, its state and its
+    weights, over the measured copy bandwidth (copy_bandwidth). The one definition of the floor, for
+    the references and the transformers models alike."""
+    return (state_bytes + weight_bytes) / bandwidth

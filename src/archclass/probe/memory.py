@@ -51,15 +51,38 @@ def _size(nbytes: float) -> str:
     return f"{nbytes:.1f} TB"
 
 
-def refuse_if_too_large(
-    label: str, sizes: list[int], longest: int, d_model: int, dtype: torch.dtype, device: torch.device
-) -> None:
-    inputs, state = estimate_bytes(sizes, longest, d_model, dtype)
-    needed = inputs + STATE_COPIES * state
+SPARE_SLOTS = 4
+"""A cache buffer with spare slots holds up to this many times its filled part (_ops.room_for: a power
+of two at least twice the tokens)."""
+
+
+def lengths_that_fit(
+    label: str, sizes: list[int], lengths: list[int], d_model: int, dtype: torch.dtype, device: torch.device,
+    *, buffered: bool = False,
+) -> tuple[list[int], str | None]:  # fmt: skip
+    """The lengths whose probe fits in free memory, and a note naming those left out with the
+    estimate; fewer than three that fit is refused before anything is allocated. buffered: the state
+    keeps buffers with spare slots."""
     free = available_bytes(device)
-    if free is not None and needed > free:
-        raise ArchclassError(
-            f"{label}: probing to T = {longest:,} needs about {_size(needed)} (input {_size(inputs)}, state "
-            f"{_size(state)} at T = {longest:,}, held {STATE_COPIES} times), more than the {_size(free)} "
-            f"free on {device.type}; give shorter --lengths"
-        )
+    if free is None:
+        return lengths, None
+
+    def needed(longest: int) -> tuple[int, int, int]:
+        inputs, state = estimate_bytes(sizes, longest, d_model, dtype)
+        held = STATE_COPIES * state * (SPARE_SLOTS if buffered else 1)
+        return inputs + held, inputs, state
+
+    fitting = [t for t in lengths if needed(t)[0] <= free]
+    total, inputs, state = needed(lengths[-1])
+    estimate = (
+        f"probing to T = {lengths[-1]:,} needs about {_size(total)} (input {_size(inputs)}, state "
+        f"{_size(state)} at T = {lengths[-1]:,}, held {STATE_COPIES} times"
+        f"{f' with up to {SPARE_SLOTS}x spare slots' if buffered else ''}), more than the {_size(free)} "
+        f"free on {device.type}"
+    )
+    if len(fitting) < 3:
+        raise ArchclassError(f"{label}: {estimate}; give shorter --lengths")
+    if len(fitting) < len(lengths):
+        left_out = ", ".join(f"{t:,}" for t in lengths if t not in fitting)
+        return fitting, f"lengths {left_out} left out: {estimate}"
+    return lengths, None

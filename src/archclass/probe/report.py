@@ -13,13 +13,15 @@ from rich.table import Table
 
 
 def measurement_table(result: dict[str, Any]) -> Table:
+    size = f", size {result['size']}" if result.get("size") else ""
     table = Table(
-        title=f"probe: {result['target']} on {result['device']} ({result['dtype']}, d_model={result['d_model']})"
+        title=f"probe: {result['target']} on {result['device']} ({result['dtype']}, d_model={result['d_model']}{size})"
     )
     for column in ("T", "state scalars", "max state", "step FLOPs", "step bytes", "step time"):
         table.add_column(column, justify="right")
     if result.get("copy_bandwidth_bytes_per_s"):
-        table.add_column("of copy bw", justify="right")
+        for column in ("of copy bw", "floor", "time / floor"):
+            table.add_column(column, justify="right")
     for m in result["measurements"]:
         row = [
             str(m["length"]),
@@ -30,8 +32,10 @@ def measurement_table(result: dict[str, Any]) -> Table:
             f"{m['step_seconds'] * 1e6:,.1f} µs",
         ]
         if result.get("copy_bandwidth_bytes_per_s"):
-            fraction = m.get("bandwidth_fraction")
+            fraction, floor, over = m.get("bandwidth_fraction"), m.get("floor_seconds"), m.get("over_floor")
             row.append(f"{fraction:.1%}" if fraction is not None else "-")
+            row.append(f"{floor * 1e6:,.1f} µs" if floor is not None else "-")
+            row.append(f"{over:.2f}x" if over is not None else "-")
         table.add_row(*row)
     return table
 
@@ -73,6 +77,8 @@ def claims_table(results: list[dict[str, Any]]) -> Table:
         "time growth",
         "state formula",
         "agrees",
+        "time as counted",
+        "time / floor at longest",
         title="declared versus measured",
     )
     for r in results:
@@ -92,8 +98,21 @@ def claims_table(results: list[dict[str, Any]]) -> Table:
             f"{r['fit']['time']['growth']} ({r['fit']['time']['exponent']:g})",
             formula_text,
             "yes" if registry.get("agrees_all") else ("-" if not registry else "NO"),
+            _time_check_text(r.get("time_check") or {}),
+            _over_floor_text(r["measurements"][-1]),
         )
     return table
+
+
+def _time_check_text(check: dict[str, Any]) -> str:
+    if not check:
+        return "-"
+    return f"{'yes' if check['agrees'] else 'NO'} (from T={check['from_length']:,})"
+
+
+def _over_floor_text(measurement: dict[str, Any]) -> str:
+    over = measurement.get("over_floor")
+    return f"{over:.2f}x at T={measurement['length']:,}" if over is not None else "-"
 
 
 def unchecked_formulas(results: list[dict[str, Any]]) -> list[str]:
@@ -115,45 +134,68 @@ def print_result(console: Console, result: dict[str, Any]) -> None:
         console.print(f"note: {note}", markup=False, soft_wrap=True)
 
 
+def _family(result: dict[str, Any], families: dict[str, str]) -> str:
+    arch_id = result.get("arch_id") or (result.get("registry") or {}).get("id")
+    return result.get("family") or families.get(arch_id or "", "your modules")
+
+
+def _registry_families() -> dict[str, str]:
+    try:
+        from archclass.registry import load_registry
+
+        return {entry.id: str(entry.family) for entry in load_registry(None)}
+    except Exception:  # a plot is still drawn, with every model in one facet
+        return {}
+
+
+PLOT_PANELS = (
+    ("max_state_scalars", "state scalars (max up to T)"),
+    ("max_step_flops", "FLOPs of one step"),
+    ("step_seconds", "seconds per step (dotted: floor)"),
+)
+
+
 def plot_results(results: list[dict[str, Any]], path: Path) -> None:
-    """Log-log plots of state scalars and step cost against T, one line per probed model."""
+    """Log-log state, FLOPs and time against T: one row of small panels per family, so each panel has a
+    few lines; on CUDA the time panel also draws each model's floor (dotted, same colour)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(20, 6.5))
-    panels = (
-        ("max_state_scalars", "state scalars (max over positions up to T)"),
-        ("max_step_flops", "FLOPs of one step"),
-        ("step_seconds", "seconds per step"),
-    )
-    colours = [plt.get_cmap(name)(i) for name in ("tab20", "tab20b") for i in range(20)]
-    markers = "osD^v<>ph*"
-    for ax, (key, title) in zip(axes, panels, strict=True):
-        for index, result in enumerate(results):
-            lengths = [m["length"] for m in result["measurements"]]
-            values = [max(m[key], 1e-12) for m in result["measurements"]]
-            style = "-" if result["classification"]["compact"] else "--"
-            ax.loglog(
-                lengths,
-                values,
-                style,
-                marker=markers[index % len(markers)],
-                markersize=3.5,
-                color=colours[index % len(colours)],
-                label=result["target"],
-            )
+    families = _registry_families()
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for result in sorted(results, key=lambda r: r["target"]):
+        groups.setdefault(_family(result, families), []).append(result)
+    fig, axes = plt.subplots(len(groups), 3, figsize=(15, 2.7 * len(groups) + 0.8), squeeze=False)
+    colours = plt.get_cmap("tab10")
+    for row, (family, members) in zip(axes, sorted(groups.items()), strict=True):
+        for column, (ax, (key, title)) in enumerate(zip(row, PLOT_PANELS, strict=True)):
+            for index, result in enumerate(members):
+                lengths = [m["length"] for m in result["measurements"]]
+                values = [max(m[key], 1e-12) for m in result["measurements"]]
+                style = "-" if result["classification"]["compact"] else "--"
+                ax.loglog(
+                    lengths, values, style, marker="o", markersize=3, color=colours(index % 10), label=result["target"]
+                )
+                floors = [m.get("floor_seconds") for m in result["measurements"]]
+                if key == "step_seconds" and all(floors):
+                    ax.loglog(lengths, floors, ":", color=colours(index % 10), linewidth=1)
+            ax.grid(True, which="both", alpha=0.3)
+            ax.set_title(f"{family}: {title}" if column == 0 else title, fontsize=9)
+            ax.tick_params(labelsize=7)
+        row[0].legend(fontsize=7, frameon=False, loc="upper left")
+    for ax in axes[-1]:
         ax.set_xlabel("position T")
-        ax.set_title(title)
-        ax.grid(True, which="both", alpha=0.3)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
-    device = results[0]["device"] if results else "?"
-    fig.suptitle(f"archclass probe on {device}: solid = measured compact, dashed = state grows")
-    fig.tight_layout(rect=(0, 0, 0.86, 1))
+    first = results[0] if results else {}
+    size = f", size {first['size']}" if first.get("size") else ""
+    fig.suptitle(
+        f"archclass probe on {first.get('device', '?')} ({first.get('dtype', '?')}, d_model {first.get('d_model', '?')}"
+        f"{size}): solid = measured compact, dashed = state grows"
+    )
+    fig.tight_layout(rect=(0, 0, 1, 0.99))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, metadata={"Software": None} if path.suffix == ".png" else None)
+    fig.savefig(path, dpi=90, metadata={"Software": None} if path.suffix == ".png" else None)
     plt.close(fig)
 
 

@@ -21,6 +21,10 @@ class Measurement:
     max_step_bytes: int
     timing: str = ""
     bandwidth_fraction: float | None = None
+    floor_seconds: float | None = None
+    """(state bytes + parameter bytes) / copy bandwidth: the least time the step can take (CUDA only)."""
+    over_floor: float | None = None
+    """step_seconds / floor_seconds."""
 
 
 @dataclass
@@ -40,6 +44,11 @@ class ProbeResult:
     modifies_input: bool = False
     registry: dict[str, Any] | None = None
     arch_id: str | None = None
+    parameter_bytes: int = 0
+    time_check: dict[str, Any] = field(default_factory=dict)
+    """Whether wall time grows as the counted work does (constant or growing), over the long lengths."""
+    size: str | None = None
+    """The named configuration (archclass.sizes) a reference was built at."""
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -49,12 +58,15 @@ class ProbeResult:
             "device": self.device,
             "dtype": self.dtype,
             "d_model": self.d_model,
+            "size": self.size,
             "kwargs": self.kwargs,
             "state_scan": self.state_scan,
             "cost_positions": self.cost_positions,
             "length_grid": self.length_grid,
             "modifies_input": self.modifies_input,
             "copy_bandwidth_bytes_per_s": self.copy_bandwidth,
+            "parameter_bytes": self.parameter_bytes,
+            "time_check": self.time_check,
             "measurements": [asdict(m) for m in self.measurements],
             "fit": {name: fit.as_dict() for name, fit in self.fit.items()},
             "classification": self.classification,

@@ -18,8 +18,8 @@ from torch import Tensor
 from archclass.errors import ArchclassError
 from archclass.osp import State, copy_state, state_leaves
 from archclass.probe.conformance import CHECK_STEPS, Conformance, call, check_module, check_output, check_state
-from archclass.probe.measure import copy_bandwidth, count_step, time_step
-from archclass.probe.memory import refuse_if_too_large
+from archclass.probe.measure import copy_bandwidth, count_step, floor_seconds, parameter_bytes, time_step
+from archclass.probe.memory import lengths_that_fit
 from archclass.probe.result import Measurement, ProbeResult
 from archclass.probe.state_size import StateMeter
 from archclass.probe.summary import summarise
@@ -187,7 +187,12 @@ def probe_module(
             generator = torch.Generator().manual_seed(seed)
             checked = torch.randn(1, CHECK_STEPS, d_model, generator=generator).to(device=torch_device, dtype=dtype)
             conformance = check_module(model, label, checked, check=check)
-            refuse_if_too_large(label, conformance.sizes, lengths[-1], d_model, dtype, torch_device)
+            buffered = bool(conformance.buffers)
+            lengths, left_out = lengths_that_fit(
+                label, conformance.sizes, lengths, d_model, dtype, torch_device, buffered=buffered
+            )
+            if left_out:
+                conformance.notes.append(left_out)
             x = torch.randn(1, lengths[-1] + 1, d_model, generator=generator).to(device=torch_device, dtype=dtype)
             return _measure(model, label, x, lengths, conformance, dict(kwargs or {}), repeats, progress, seed)
     except torch.OutOfMemoryError:
@@ -219,6 +224,7 @@ def _measure(
     seed: int,
 ) -> ProbeResult:
     bandwidth = copy_bandwidth(x.device) if x.is_cuda else None
+    weights = parameter_bytes(model)
     full_scan = lengths[-1] <= FULL_SCAN_LIMIT
     walk = _Walk(model, label, conformance.meter, x, full_scan)
     measurements: list[Measurement] = []
@@ -234,7 +240,7 @@ def _measure(
             dense_until = position
             sparse = sparse_positions(lengths, position, seed)
         if position in length_set:
-            measurements.append(_measurement(walk, position, flops, nbytes, repeats, bandwidth))
+            measurements.append(_measurement(walk, position, flops, nbytes, repeats, bandwidth, weights))
             if progress:
                 progress(position)
         following = [p for p in (*sparse, *lengths) if p > position]
@@ -245,6 +251,7 @@ def _measure(
     initial = conformance.meter.scalars(call(label, "init_state", model.init_state, 1))
     result = summarise(label, measurements, str(x.device.type), x.dtype, x.shape[-1], kwargs, initial)
     result.copy_bandwidth = bandwidth
+    result.parameter_bytes = weights
     result.state_scan = "every position" if full_scan else "the positions whose step is counted"
     if dense_until >= lengths[-1]:
         result.cost_positions = {"rule": "every position", "count": lengths[-1] + 1}
@@ -261,13 +268,14 @@ def _measure(
 
 
 def _measurement(
-    walk: _Walk, length: int, flops: int, nbytes: int, repeats: int, bandwidth: float | None
+    walk: _Walk, length: int, flops: int, nbytes: int, repeats: int, bandwidth: float | None, weights: int
 ) -> Measurement:
     where = f" at T={length}"
     check_state(walk.label, walk.state, where)
     scalars, state_bytes = walk.meter.measure(walk.state)
     step = walk.x[:, length]
     seconds, timing = call(walk.label, "step", time_step, walk.model, step, walk.state, repeats, where=where)
+    floor = floor_seconds(state_bytes, weights, bandwidth) if bandwidth else None
     return Measurement(
         length=length,
         state_scalars=scalars,
@@ -280,4 +288,6 @@ def _measurement(
         max_step_bytes=walk.max_bytes,
         timing=timing,
         bandwidth_fraction=(nbytes / seconds) / bandwidth if bandwidth and seconds > 0 else None,
+        floor_seconds=floor,
+        over_floor=seconds / floor if floor else None,
     )

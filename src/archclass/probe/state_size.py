@@ -35,6 +35,8 @@ class Buffer:
     initial: Tensor | None
     """The buffer's contents before the first step, or None when it was created by a step (then filled
     slots are those that are not zero)."""
+    rank: int = 0
+    """The buffer's number of dimensions."""
 
     def describe(self) -> str:
         return (
@@ -112,7 +114,7 @@ def _with_counter(
             f"one a step) or use a cache that grows, such as transformers' DynamicCache"
         )
     _, counter, offset = max(candidates)
-    return Buffer(path, axis, slots, counter, offset, initial)
+    return Buffer(path, axis, slots, counter, offset, initial, views[-1][path].dim())
 
 
 def _common_prefix(a: str, b: str) -> str:
@@ -146,13 +148,18 @@ class StateMeter:
     @staticmethod
     def _filled(buffer: Buffer, tensor: Tensor, values: dict[str, Any]) -> Tensor:
         count = _integer_value(values.get(buffer.counter))
-        if count is None or tensor.dim() <= buffer.axis or tensor.shape[buffer.axis] != buffer.slots:
+        if count is None or tensor.dim() != buffer.rank:
             raise ArchclassError(
                 f"{buffer.describe()}, but at this position the state no longer has that counter or that shape"
             )
-        filled = min(max(count - buffer.offset, 0), buffer.slots)
-        rest = tensor.narrow(buffer.axis, filled, buffer.slots - filled)
-        initial = None if buffer.initial is None else buffer.initial.narrow(buffer.axis, filled, buffer.slots - filled)
+        # A buffer may have been moved into a larger one (a cache that doubles when full): same axis,
+        # more slots, and slots it never wrote are zeros.
+        slots = tensor.shape[buffer.axis]
+        filled = min(max(count - buffer.offset, 0), slots)
+        rest = tensor.narrow(buffer.axis, filled, slots - filled)
+        initial = None
+        if buffer.initial is not None and slots == buffer.slots:
+            initial = buffer.initial.narrow(buffer.axis, filled, slots - filled)
         if rest.numel() and bool(_written_slots(rest, initial, buffer.axis).any()):
             raise ArchclassError(
                 f"{buffer.describe()}, but slots beyond the {filled} it counts have been written: the counter "

@@ -13,6 +13,9 @@ from archclass.probe.fit import Fit, fit_growth
 from archclass.probe.result import Measurement, ProbeResult
 from archclass.vocabulary import GrowthClass
 
+TIME_FIT_FROM = 8192
+"""Wall time is fitted over the lengths from here on when there are three of them: below it a step's
+reading of its weights and its launches hide the growth of a cache."""
 NARROW_SPAN = 8
 """Lengths spanning less than this factor cannot tell a slow growth from none."""
 FEW_POINTS = 4
@@ -55,7 +58,9 @@ def summarise(
     state_fit = fit_growth(lengths, [m.max_state_scalars for m in measurements])
     flops_fit = fit_growth(lengths, [m.max_step_flops for m in measurements])
     bytes_fit = fit_growth(lengths, [m.max_step_bytes for m in measurements])
-    time_fit = fit_growth(lengths, [m.step_seconds for m in measurements], exact=False)
+    timed = [m for m in measurements if m.length >= TIME_FIT_FROM]
+    timed = timed if len(timed) >= 3 else measurements
+    time_fit = fit_growth([m.length for m in timed], [m.step_seconds for m in timed], exact=False)
     # Compute grows if either count grows: a step can move more bytes with the same matrix products.
     compute_fit = max(flops_fit, bytes_fit, key=lambda f: (f.growth.rank, f.exponent))
     flags, fired = classify_facts(
@@ -82,6 +87,12 @@ def summarise(
             f"wall time looks {time_fit.growth} while the counted work is {compute_fit.growth}: "
             "on small steps launch overhead and caches hide growth; E is decided from the counts"
         )
+    time_check = {
+        "from_length": timed[0].length,
+        "counted": str(compute_fit.growth),
+        "timed": str(time_fit.growth),
+        "agrees": time_agrees(compute_fit.growth, time_fit.growth),
+    }
     classification = {
         "efficient": flags["efficient"],
         "compact": flags["compact"],
@@ -107,5 +118,17 @@ def summarise(
         fit=fits,
         classification=classification,
         length_grid=grid,
+        time_check=time_check,
         notes=notes,
     )
+
+
+def time_agrees(counted: GrowthClass, timed: GrowthClass) -> bool:
+    """Whether wall time grows as the counted work does: constant with constant, growing with linear
+    or faster. A log or sublinear count agrees with either: over a 16x span of T a log grows too
+    little for a timing to tell it from constant."""
+    if counted == GrowthClass.CONSTANT:
+        return timed == GrowthClass.CONSTANT
+    if counted in (GrowthClass.LINEAR, GrowthClass.SUPERLINEAR):
+        return timed != GrowthClass.CONSTANT
+    return True

@@ -82,8 +82,8 @@ def _user_module(path: str, d_model: int, kwargs: Mapping[str, Any]) -> Target:
     return Target(path, model, width, arguments)
 
 
-def _reference(name: str, d_model: int, overrides: Mapping[str, Any], registry: Any) -> Target:
-    from archclass.reference import build, catalog, for_arch
+def _reference(name: str, d_model: int, overrides: Mapping[str, Any], registry: Any, size: Any) -> Target:
+    from archclass.reference import build, catalog, for_arch, kwargs_at
 
     spec = for_arch(name)
     if spec is None and registry is not None and name in registry:
@@ -92,23 +92,22 @@ def _reference(name: str, d_model: int, overrides: Mapping[str, Any], registry: 
         raise ArchclassError(f"no reference implementation for {name!r}; available: {', '.join(sorted(catalog()))}")
     overrides = dict(overrides)
     width = positive_width(overrides.pop("d_model", d_model), spec.name)
+    kwargs = {**(kwargs_at(spec, size) if size is not None else spec.kwargs), **overrides}
     try:
-        model = build(spec, width, **overrides)
+        model = build(spec, width, **kwargs)
     except (TypeError, ValueError) as error:
-        raise ArchclassError(
-            f"{spec.name}: cannot be built with {dict(overrides)} at d_model={width}: {error}"
-        ) from None
-    kwargs = {**spec.kwargs, **overrides}
+        raise ArchclassError(f"{spec.name}: cannot be built with {kwargs} at d_model={width}: {error}") from None
     symbols = spec.registry_symbols(width, kwargs) if spec.registry_symbols else None
     return Target(spec.name, model, width, kwargs, spec.arch_id, symbols)
 
 
-def resolve(target: Any, *, d_model: int, kwargs: Mapping[str, Any], registry: Any = None) -> Target:
-    """A Target from a reference name or registry id, a 'file.py:Class' path, or a module object."""
+def resolve(target: Any, *, d_model: int, kwargs: Mapping[str, Any], registry: Any = None, size: Any = None) -> Target:
+    """A Target from a reference name or registry id, a 'file.py:Class' path, or a module object. A
+    reference takes its hyperparameters at `size` (a ModelSize; None: its probe kwargs), then kwargs."""
     if isinstance(target, str):
         if ":" in target or target.endswith(".py"):
             return _user_module(target, d_model, kwargs)
-        return _reference(target, d_model, kwargs, registry)
+        return _reference(target, d_model, kwargs, registry, size)
     label = type(target).__name__
     check_osp(target, label)
     width = getattr(target, "d_model", d_model)

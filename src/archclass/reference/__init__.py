@@ -14,6 +14,8 @@ from typing import Any
 
 from torch import nn
 
+from archclass.sizes import ModelSize
+
 
 @dataclass(frozen=True)
 class ReferenceSpec:
@@ -38,6 +40,10 @@ class ReferenceSpec:
     the symbol that sizes it takes the value of what the reference really keeps. A hybrid's entry has
     no formula of its own: its symbols are named "<component id>.<symbol>", and "<component id>.layers"
     counts that component's layers."""
+    at_size: Callable[[ModelSize], Mapping[str, Any]] | None = None
+    """The hyperparameters at a named realistic size (`probe --size llama-3-8b`): heads, kv heads,
+    latent, state and window sizes as that model has them, or as this family would have them at its
+    width. `kwargs` stay the hyperparameters of the `tiny` size."""
     size_knob: str = "d_model"
     """The hyperparameter that sets the state's size when families are matched at equal state
     (`archclass recall --state-bytes`): a window, a state dimension, a feature count, or the width."""
@@ -71,6 +77,25 @@ def for_arch(arch_id: str) -> ReferenceSpec | None:
 def build(spec: ReferenceSpec, d_model: int, *, test: bool = False, **overrides: Any) -> nn.Module:
     kwargs = {**(spec.test_kwargs if test else spec.kwargs), **overrides}
     return spec.factory(d_model=d_model, **kwargs)
+
+
+def kwargs_at(spec: ReferenceSpec, size: ModelSize) -> dict[str, Any]:
+    """The reference's hyperparameters at a named size: `kwargs` at tiny, its at_size hook otherwise."""
+    if size.name == "tiny" or spec.at_size is None:
+        return dict(spec.kwargs)
+    return dict(spec.at_size(size))
+
+
+def attention_heads(size: ModelSize) -> int:
+    """Query heads of attention at this size: the model's own where its heads tile the width, else
+    heads of 128 (a Mamba model has no attention heads to copy)."""
+    return size.heads if size.heads * size.head_dim == size.d and size.head_dim <= 256 else size.d // 128
+
+
+def kv_heads(size: ModelSize) -> int:
+    """Key-value heads of grouped-query attention at this size: the model's own, else a quarter of the
+    query heads (Llama-3's ratio)."""
+    return size.kv_heads or max(2, attention_heads(size) // 4)
 
 
 def describe(d_model: int = 64) -> list[dict[str, Any]]:

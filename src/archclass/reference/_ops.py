@@ -19,21 +19,69 @@ def work_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.promote_types(dtype, torch.float32)
 
 
-def attend(q: Tensor, k: Tensor, v: Tensor, visible: Tensor | None = None) -> Tensor:
-    """softmax(q k^T / sqrt(d)) v over (batch, heads, T, d); kv heads are shared by groups of q heads."""
+def attend(q: Tensor, k: Tensor, v: Tensor, visible: Tensor | None = None, causal: bool = False) -> Tensor:
+    """softmax(q k^T / sqrt(d)) v over (batch, heads, T, d); kv heads are shared by groups of q heads.
+
+    visible: a (T_q, T_k) mask of the keys each query sees; causal: the plain causal mask, which the
+    fused kernels apply without building a T x T mask (what lets a 131k-token prefill fit)."""
     groups = q.shape[1] // k.shape[1]
-    if groups > 1:  # GQA/MQA: a kv head serves `groups` consecutive query heads
+    if groups > 1 and visible is None and not causal:
+        # GQA/MQA decoding: the queries of a kv head's group become rows of one head, so each cached
+        # key and value is read once (a repeat of the cache would copy it `groups` times).
+        b, h, t, d = q.shape
+        return attend(q.reshape(b, k.shape[1], groups * t, d), k, v).reshape(b, h, t, d)
+    if groups > 1:  # a masked parallel form: each query head gets its kv head's keys
         k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
     if q.is_cuda:
-        # The fused kernel computes the same function without materialising the T x T scores, which is
-        # what lets a 65k-token prefill fit in memory; FlopCounterMode counts its FLOPs on CUDA.
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=visible)
+        # The fused kernel computes the same function without materialising the T x T scores;
+        # FlopCounterMode counts its FLOPs on CUDA.
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=visible, is_causal=causal and visible is None)
     # On CPU the explicit form, whose matrix products FlopCounterMode sees (it does not count the
     # CPU fused kernel).
     scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
+    if causal and visible is None:
+        visible = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device).tril()
     if visible is not None:
         scores = scores.masked_fill(~visible, float("-inf"))
     return scores.softmax(-1) @ v
+
+
+MIN_SLOTS = 16
+"""A cache buffer's smallest capacity: more than the probe's first checked steps, so it sees the
+buffer keep its shape while it fills."""
+
+
+def room_for(tokens: int) -> int:
+    """Slots to allocate for `tokens` tokens: a power of two at least twice as many, so a cache that
+    grows by one slot a step is moved to a larger buffer only once per doubling (O(1) a token,
+    amortised), and a prefilled cache has room for as many steps as it has tokens."""
+    return max(MIN_SLOTS, 1 << (2 * tokens - 1).bit_length())
+
+
+def _resized(buffer: Tensor, axis: int, slots: int) -> Tensor:
+    shape = list(buffer.shape)
+    shape[axis] = slots
+    return buffer.new_zeros(shape)
+
+
+def into_buffer(items: Tensor, axis: int) -> Tensor:
+    """A buffer with room_for(n) slots along `axis` whose first n slots are `items`."""
+    n = items.shape[axis]
+    buffer = _resized(items, axis, room_for(n))
+    buffer.narrow(axis, 0, n).copy_(items)
+    return buffer
+
+
+def append(buffer: Tensor, length: int, item: Tensor, axis: int) -> Tensor:
+    """Write `item` (one slot along `axis`) into slot `length` of `buffer`, in place, and return the
+    buffer; a full one is first copied into one twice as large. A state of `length` tokens never reads
+    slot `length`, so the state this step was given stays valid."""
+    if buffer.shape[axis] <= length:
+        larger = _resized(buffer, axis, room_for(length + 1))
+        larger.narrow(axis, 0, length).copy_(buffer.narrow(axis, 0, length))
+        buffer = larger
+    buffer.narrow(axis, length, 1).copy_(item)
+    return buffer
 
 
 def chunked_scan(log_a: Tensor, u: Tensor, h: Tensor, chunk: int) -> tuple[Tensor, Tensor]:

@@ -8,8 +8,9 @@ Only the cache changes: it holds n_kv_heads heads instead of n_heads.
     recurrent: K <- [K; k_t],  V <- [V; v_t],  y_t = softmax(q_t K^T / sqrt(d_head)) V
 
 The cache grows by one key and one value per kv head per token: 2 * n_kv_heads * d_head * T scalars.
-Subclasses (sliding_window.py) change which tokens a query sees (`visible`) and which the cache keeps
-(`trim`); everything else is shared.
+It is kept in buffers with spare slots and a length, so appending writes one slot (see _ops.append).
+The other attention references (sliding_window.py, h2o.py, ...) subclass `Attention` and change which
+tokens a query sees (`visible`) and which the cache keeps (`trim`, or their own step).
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from archclass.reference import ReferenceSpec
-from archclass.reference._ops import attend
+from archclass.reference import ReferenceSpec, attention_heads, kv_heads
+from archclass.reference._ops import append, attend, into_buffer
 
 
-class SoftmaxAttention(nn.Module):
+class Attention(nn.Module):
+    """Projections, masks and the parallel form shared by every softmax-attention reference; its step
+    builds a new cache by concatenation, the form for caches that `trim` cuts back every step."""
+
     def __init__(self, d_model: int, n_heads: int = 2, n_kv_heads: int | None = None) -> None:
         super().__init__()
         n_kv_heads = n_heads if n_kv_heads is None else n_kv_heads
@@ -42,10 +46,9 @@ class SoftmaxAttention(nn.Module):
         k, v = self.kv(x).unflatten(-1, (2, self.n_kv_heads, self.d_head)).permute(2, 0, 3, 1, 4)
         return q, k, v
 
-    def visible(self, T: int, device: torch.device) -> Tensor:
-        """Which keys (columns) each query (row) attends to: here every earlier token."""
-        pos = torch.arange(T, device=device)
-        return pos[None, :] <= pos[:, None]
+    def visible(self, T: int, device: torch.device) -> Tensor | None:
+        """Which keys (columns) each query (row) attends to; None: every earlier token (causal)."""
+        return None
 
     def trim(self, cache: Tensor) -> Tensor:
         """The part of a (batch, heads, T, d_head) cache that is kept: here all of it."""
@@ -54,21 +57,46 @@ class SoftmaxAttention(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.prefill(x)[0]
 
-    def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def attend_all(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """The parallel form: outputs (batch, T, d_model), and every key and value."""
         q, k, v = self.project(x)
-        y = attend(q, k, v, self.visible(x.shape[1], x.device))
-        return self.out(y.transpose(1, 2).flatten(-2)), {"k": self.trim(k), "v": self.trim(v)}
+        y = attend(q, k, v, self.visible(x.shape[1], x.device), causal=True)
+        return self.out(y.transpose(1, 2).flatten(-2)), k, v
 
-    def init_state(self, batch: int) -> dict[str, Tensor]:
+    def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Any]]:
+        y, k, v = self.attend_all(x)
+        return y, {"k": self.trim(k), "v": self.trim(v)}
+
+    def init_state(self, batch: int) -> dict[str, Any]:
         empty = self.kv.weight.new_zeros(batch, self.n_kv_heads, 0, self.d_head)
         return {"k": empty, "v": empty.clone()}
 
-    def step(self, x: Tensor, state: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+    def step(self, x: Tensor, state: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
         q, k, v = self.project(x.unsqueeze(1))  # a sequence of one token
-        # New tensors, never in-place writes: the probe calls step on one state many times.
         K, V = self.trim(torch.cat([state["k"], k], dim=2)), self.trim(torch.cat([state["v"], v], dim=2))
         y = attend(q, K, V)  # the cache holds exactly the tokens this query may see
         return self.out(y.transpose(1, 2).flatten(-2)).squeeze(1), {"k": K, "v": V}
+
+
+class SoftmaxAttention(Attention):
+    """Causal attention whose cache only grows: buffers with spare slots and a length. A step writes
+    its key and value into slot `length` and attends to the first length + 1 slots (views), so it
+    reads the cache once and copies none of it."""
+
+    def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Any]]:
+        y, k, v = self.attend_all(x)
+        return y, {"k": into_buffer(k, 2), "v": into_buffer(v, 2), "length": x.shape[1]}
+
+    def init_state(self, batch: int) -> dict[str, Any]:
+        empty = self.kv.weight.new_zeros(batch, self.n_kv_heads, 0, self.d_head)
+        return {"k": into_buffer(empty, 2), "v": into_buffer(empty, 2), "length": 0}
+
+    def step(self, x: Tensor, state: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
+        q, k, v = self.project(x.unsqueeze(1))
+        n = state["length"]
+        K, V = append(state["k"], n, k, 2), append(state["v"], n, v, 2)
+        y = attend(q, K[:, :, : n + 1], V[:, :, : n + 1])
+        return self.out(y.transpose(1, 2).flatten(-2)).squeeze(1), {"k": K, "v": V, "length": n + 1}
 
 
 def _kv_cache(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
@@ -84,6 +112,7 @@ REFERENCES = (
         factory=SoftmaxAttention,
         kwargs={"n_heads": 4},
         test_kwargs={"n_heads": 2},
+        at_size=lambda size: {"n_heads": attention_heads(size)},
         state_scalars=_kv_cache,
         registry_symbols=lambda d, kw: {"d": d},
     ),
@@ -93,6 +122,7 @@ REFERENCES = (
         factory=SoftmaxAttention,
         kwargs={"n_heads": 4, "n_kv_heads": 2},
         test_kwargs={"n_heads": 4, "n_kv_heads": 2},  # GQA needs 1 < n_kv_heads < n_heads
+        at_size=lambda size: {"n_heads": attention_heads(size), "n_kv_heads": kv_heads(size)},
         state_scalars=_kv_cache,
         registry_symbols=lambda d, kw: {
             "d": d,
@@ -106,6 +136,7 @@ REFERENCES = (
         factory=SoftmaxAttention,
         kwargs={"n_heads": 4, "n_kv_heads": 1},
         test_kwargs={"n_heads": 2, "n_kv_heads": 1},
+        at_size=lambda size: {"n_heads": attention_heads(size), "n_kv_heads": 1},
         state_scalars=_kv_cache,
         registry_symbols=lambda d, kw: {"d": d, "dh": d / kw.get("n_heads", 2)},
     ),

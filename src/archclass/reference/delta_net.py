@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from archclass.reference import ReferenceSpec
+from archclass.reference import ReferenceSpec, attention_heads
 
 
 class DeltaNet(nn.Module):
@@ -116,6 +116,7 @@ REFERENCES = (
         factory=DeltaNet,
         kwargs={"n_heads": 4},
         test_kwargs={"n_heads": 2},
+        at_size=lambda size: {"n_heads": attention_heads(size)},
         state_scalars=_state,
         registry_symbols=_deltanet_symbols,
     ),
@@ -125,6 +126,7 @@ REFERENCES = (
         factory=GatedDeltaNet,
         kwargs={"n_heads": 4},
         test_kwargs={"n_heads": 2},
+        at_size=lambda size: {"n_heads": attention_heads(size)},
         state_scalars=_state,
         registry_symbols=_gated_deltanet_symbols,
     ),

@@ -90,6 +90,7 @@ REFERENCES = (
         factory=GLA,
         kwargs={"n_heads": 4, "expand_k": 0.5, "gate_rank": 16},
         test_kwargs={"n_heads": 2, "expand_k": 0.5, "gate_rank": 4},
+        at_size=lambda size: {"n_heads": 4, "expand_k": 0.5, "gate_rank": 16},
         state_scalars=_state,
         registry_symbols=_registry_symbols,
     ),

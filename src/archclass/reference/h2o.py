@@ -21,12 +21,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from archclass.reference import ReferenceSpec
+from archclass.reference import ReferenceSpec, attention_heads
 from archclass.reference._ops import attend
-from archclass.reference.attention import SoftmaxAttention
+from archclass.reference.attention import Attention
 
 
-class H2OAttention(SoftmaxAttention):
+class H2OAttention(Attention):
     def __init__(self, d_model: int, n_heads: int = 2, n_recent: int = 2, n_heavy: int = 3) -> None:
         super().__init__(d_model, n_heads)
         if n_recent < 1 or n_heavy < 1:
@@ -97,6 +97,11 @@ REFERENCES = (
         factory=H2OAttention,
         kwargs={"n_heads": 4, "n_recent": 16, "n_heavy": 16},
         test_kwargs={"n_heads": 2, "n_recent": 2, "n_heavy": 3},
+        at_size=lambda size: {
+            "n_heads": attention_heads(size),
+            "n_recent": size.window // 2,
+            "n_heavy": size.window // 2,
+        },
         state_scalars=_budget_cache,
         registry_symbols=lambda d, kw: {"d": d, "k": kw["n_recent"] + kw["n_heavy"], "h": kw.get("n_heads", 2)},
     ),

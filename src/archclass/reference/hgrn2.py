@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from archclass.reference import ReferenceSpec
+from archclass.reference import ReferenceSpec, attention_heads
 from archclass.reference._ops import decayed_sum, gated_scores, work_dtype
 
 
@@ -85,6 +85,7 @@ REFERENCES = (
         factory=HGRN2,
         kwargs={"n_heads": 4, "lower_bound": 0.5},
         test_kwargs={"n_heads": 2, "lower_bound": 0.5},
+        at_size=lambda size: {"n_heads": attention_heads(size), "lower_bound": 0.5},
         state_scalars=_state,
         registry_symbols=_registry_symbols,
     ),

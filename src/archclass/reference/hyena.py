@@ -124,6 +124,7 @@ REFERENCES = (
         factory=Hyena,
         kwargs={"filter_hidden": 32},
         test_kwargs={"filter_hidden": 8},
+        at_size=lambda size: {"filter_hidden": 64},
         state_scalars=_hyena_state,
         registry_symbols=_registry_symbols,
     ),

@@ -20,8 +20,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from archclass.reference import ReferenceSpec
-from archclass.reference.attention import SoftmaxAttention
+from archclass.reference import ReferenceSpec, attention_heads
+from archclass.reference.attention import Attention
 
 
 def _softmax_or_zero(scores: Tensor) -> Tensor:
@@ -29,7 +29,7 @@ def _softmax_or_zero(scores: Tensor) -> Tensor:
     return scores.softmax(-1).nan_to_num(0.0)
 
 
-class MemorizingAttention(SoftmaxAttention):
+class MemorizingAttention(Attention):
     def __init__(self, d_model: int, n_heads: int = 2, window: int = 4, top_k: int = 3) -> None:
         super().__init__(d_model, n_heads)
         self.window, self.top_k = window, top_k
@@ -100,6 +100,7 @@ REFERENCES = (
         factory=MemorizingAttention,
         kwargs={"n_heads": 4, "window": 32, "top_k": 16},
         test_kwargs={"n_heads": 2, "window": 4, "top_k": 3},
+        at_size=lambda size: {"n_heads": attention_heads(size), "window": 512, "top_k": 32},
         state_scalars=_all_pairs,
         registry_symbols=lambda d, kw: {"d": d, "k": kw["top_k"], "w": kw["window"]},
     ),

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from archclass.reference import ReferenceSpec
+from archclass.reference import ReferenceSpec, attention_heads
 
 
 class _MatrixStateMixer(nn.Module):
@@ -131,6 +131,7 @@ REFERENCES = (
         factory=LinearAttention,
         kwargs={"n_heads": 4},
         test_kwargs={"n_heads": 2},
+        at_size=lambda size: {"n_heads": attention_heads(size)},
         state_scalars=lambda T, d, kw: _matrix_state(T, d, kw, normaliser=True),
         registry_symbols=lambda d, kw: {"d": d, "h": kw.get("n_heads", 2)},
     ),
@@ -140,6 +141,7 @@ REFERENCES = (
         factory=RetNet,
         kwargs={"n_heads": 4},
         test_kwargs={"n_heads": 2},
+        at_size=lambda size: {"n_heads": attention_heads(size)},
         state_scalars=lambda T, d, kw: _matrix_state(T, d, kw, normaliser=False),
         # The reference keeps values as wide as keys (e = 1); the paper's RetNet doubles them (e = 2).
         registry_symbols=lambda d, kw: {"d": d, "h": kw.get("n_heads", 2), "e": 1},

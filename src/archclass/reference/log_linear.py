@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from archclass.reference import ReferenceSpec
+from archclass.reference import ReferenceSpec, attention_heads
 
 
 def set_bits(n: int) -> list[int]:
@@ -106,6 +106,7 @@ REFERENCES = (
         factory=LogLinearAttention,
         kwargs={"n_heads": 4, "n_levels": 32},
         test_kwargs={"n_heads": 2, "n_levels": 8},
+        at_size=lambda size: {"n_heads": attention_heads(size), "n_levels": 32},
         state_scalars=_fenwick_states,
         registry_symbols=lambda d, kw: {"d": d, "h": kw.get("n_heads", 2)},
     ),

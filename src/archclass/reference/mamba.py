@@ -111,6 +111,7 @@ REFERENCES = (
         factory=Mamba,
         kwargs={"d_state": 16, "chunk_size": 64},
         test_kwargs={"d_state": 4, "chunk_size": 5},
+        at_size=lambda size: {"d_state": size.d_state, "chunk_size": 64},
         state_scalars=mamba_state,
         registry_symbols=mamba_symbols,
     ),

@@ -133,6 +133,7 @@ REFERENCES = (
         factory=Mamba2,
         kwargs={"d_state": 64, "headdim": 32, "chunk_size": 64},
         test_kwargs={"d_state": 8, "headdim": 16, "chunk_size": 5},
+        at_size=lambda size: {"d_state": size.ssd_state, "headdim": 64, "chunk_size": 64},
         state_scalars=mamba2_state,
         registry_symbols=_registry_symbols,
     ),

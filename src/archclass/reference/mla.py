@@ -10,7 +10,8 @@ position (RoPE cannot be folded into the up-projections, so it is "decoupled" fr
 The cache holds (d_latent + d_rope) * T scalars, whatever the number of heads. The parallel form
 up-projects the latents into keys and values; the step form uses the inference trick of the paper and
 absorbs W_uk into the query and W_uv into the output, so it attends in latent space and never
-materialises per-head keys for the whole cache.
+materialises per-head keys for the whole cache. The cache is kept in buffers with spare slots and a
+length, so a step writes one slot and copies none of it (see _ops.append).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from archclass.reference import ReferenceSpec
+from archclass.reference import ReferenceSpec, attention_heads
+from archclass.reference._ops import append, into_buffer
 
 
 def rope(x: Tensor, pos: Tensor, base: float = 10000.0) -> Tensor:
@@ -63,7 +65,7 @@ class MultiHeadLatentAttention(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.prefill(x)[0]
 
-    def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Any]]:
         T = x.shape[1]
         pos = torch.arange(T, device=x.device)
         q, q_r = self._queries(x, pos)
@@ -73,18 +75,25 @@ class MultiHeadLatentAttention(nn.Module):
         causal = pos[None, :] <= pos[:, None]
         scores = scores.masked_fill(~causal, float("-inf")) / math.sqrt(self.d_head + self.d_rope)
         y = scores.softmax(-1) @ v
-        return self.out(y.transpose(1, 2).flatten(-2)), {"c": c, "k_rope": k_r}
+        return self.out(y.transpose(1, 2).flatten(-2)), {
+            "c": into_buffer(c, 1),
+            "k_rope": into_buffer(k_r, 1),
+            "length": T,
+        }
 
-    def init_state(self, batch: int) -> dict[str, Tensor]:
+    def init_state(self, batch: int) -> dict[str, Any]:
         p = self.down_kv.weight
-        return {"c": p.new_zeros(batch, 0, self.d_latent), "k_rope": p.new_zeros(batch, 0, self.d_rope)}
+        c, k_r = p.new_zeros(batch, 0, self.d_latent), p.new_zeros(batch, 0, self.d_rope)
+        return {"c": into_buffer(c, 1), "k_rope": into_buffer(k_r, 1), "length": 0}
 
-    def step(self, x: Tensor, state: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
-        n = state["c"].shape[1]  # this token's position is the cache length
+    def step(self, x: Tensor, state: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
+        n = state["length"]  # this token's position
         pos = torch.arange(n, n + 1, device=x.device)
         q, q_r = (t.squeeze(2) for t in self._queries(x.unsqueeze(1), pos))  # (batch, heads, d)
         c_t, k_r_t = self._cache(x.unsqueeze(1), pos)
-        c, k_r = torch.cat([state["c"], c_t], dim=1), torch.cat([state["k_rope"], k_r_t], dim=1)
+        # Written into slot n of buffers with spare slots; the first n + 1 slots are this token's cache.
+        buffers = {"c": append(state["c"], n, c_t, 1), "k_rope": append(state["k_rope"], n, k_r_t, 1)}
+        c, k_r = buffers["c"][:, : n + 1], buffers["k_rope"][:, : n + 1]
         # Absorb W_uk into the query: q_h . (W_uk,h c_s) = (W_uk,h^T q_h) . c_s.
         w_uk = self.up_k.weight.unflatten(0, (self.n_heads, self.d_head))  # (heads, d_head, d_latent)
         w_uv = self.up_v.weight.unflatten(0, (self.n_heads, self.d_head))
@@ -92,7 +101,7 @@ class MultiHeadLatentAttention(nn.Module):
         scores = torch.einsum("bhc,btc->bht", q_latent, c) + torch.einsum("bhr,btr->bht", q_r, k_r)
         p = (scores / math.sqrt(self.d_head + self.d_rope)).softmax(-1)
         y = torch.einsum("bhc,hdc->bhd", torch.einsum("bht,btc->bhc", p, c), w_uv)  # W_uv after the sum
-        return self.out(y.flatten(-2)), {"c": c, "k_rope": k_r}
+        return self.out(y.flatten(-2)), {**buffers, "length": n + 1}
 
 
 def _latent_cache(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:
@@ -106,6 +115,7 @@ REFERENCES = (
         factory=MultiHeadLatentAttention,
         kwargs={"n_heads": 4, "d_latent": 32, "d_rope": 8},
         test_kwargs={"n_heads": 2, "d_latent": 8, "d_rope": 4},
+        at_size=lambda size: {"n_heads": attention_heads(size), "d_latent": size.kv_latent, "d_rope": size.rope_dim},
         state_scalars=_latent_cache,
         registry_symbols=lambda d, kw: {"d": d, "c": kw["d_latent"], "r": kw["d_rope"], "h": kw.get("n_heads", 2)},
     ),

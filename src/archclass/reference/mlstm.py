@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from archclass.reference import ReferenceSpec
+from archclass.reference import ReferenceSpec, attention_heads
 
 
 class MLSTM(nn.Module):
@@ -105,6 +105,7 @@ REFERENCES = (
         factory=MLSTM,
         kwargs={"n_heads": 4},
         test_kwargs={"n_heads": 2},
+        at_size=lambda size: {"n_heads": attention_heads(size)},
         state_scalars=_state,
         registry_symbols=_registry_symbols,
     ),

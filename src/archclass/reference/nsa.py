@@ -24,8 +24,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from archclass.reference import ReferenceSpec
-from archclass.reference.attention import SoftmaxAttention
+from archclass.reference import ReferenceSpec, attention_heads
+from archclass.reference.attention import Attention
 
 
 def n_compressed(length: int, block: int, stride: int) -> int:
@@ -39,7 +39,7 @@ def _attend(q: Tensor, k: Tensor, v: Tensor, visible: Tensor) -> tuple[Tensor, T
     return p @ v, p
 
 
-class NativeSparseAttention(SoftmaxAttention):
+class NativeSparseAttention(Attention):
     def __init__(
         self,
         d_model: int,
@@ -158,6 +158,14 @@ REFERENCES = (
         factory=NativeSparseAttention,
         kwargs={"n_heads": 4, "block": 16, "stride": 8, "select_block": 32, "n_select": 4, "window": 32},
         test_kwargs={"n_heads": 2, "block": 4, "stride": 2, "select_block": 4, "n_select": 2, "window": 5},
+        at_size=lambda size: {
+            "n_heads": attention_heads(size),
+            "block": 32,
+            "stride": 16,
+            "select_block": 64,
+            "n_select": 16,
+            "window": 512,
+        },
         state_scalars=_cache_and_compressed,
         registry_symbols=_registry_symbols,
     ),

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from archclass.reference import ReferenceSpec
+from archclass.reference import ReferenceSpec, attention_heads
 
 
 def orthogonal_gaussian(m: int, d: int, generator: torch.Generator) -> Tensor:
@@ -100,6 +100,7 @@ REFERENCES = (
         factory=Performer,
         kwargs={"n_heads": 4, "n_features": 64},
         test_kwargs={"n_heads": 2, "n_features": 12},
+        at_size=lambda size: {"n_heads": attention_heads(size), "n_features": 256},
         state_scalars=_state,
         registry_symbols=lambda d, kw: {"d": d, "m": kw["n_features"], "h": kw.get("n_heads", 2)},
     ),

@@ -112,6 +112,7 @@ REFERENCES = (
         factory=RWKV7,
         kwargs={"n_heads": 4, "lora_rank": 16},
         test_kwargs={"n_heads": 2, "lora_rank": 4},
+        at_size=lambda size: {"n_heads": size.d // 64, "lora_rank": 64},
         state_scalars=_state,
         registry_symbols=lambda d, kw: {"d": d, "dh": d / kw.get("n_heads", 2)},
     ),

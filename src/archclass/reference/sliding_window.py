@@ -20,11 +20,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from archclass.reference import ReferenceSpec
-from archclass.reference.attention import SoftmaxAttention
+from archclass.reference import ReferenceSpec, attention_heads
+from archclass.reference.attention import Attention
 
 
-class SlidingWindowAttention(SoftmaxAttention):
+class SlidingWindowAttention(Attention):
     def __init__(self, d_model: int, n_heads: int = 2, window: int = 4) -> None:
         super().__init__(d_model, n_heads)
         self.window = window
@@ -37,7 +37,7 @@ class SlidingWindowAttention(SoftmaxAttention):
         return cache[:, :, -self.window :]
 
 
-class StreamingLLM(SoftmaxAttention):
+class StreamingLLM(Attention):
     def __init__(self, d_model: int, n_heads: int = 2, window: int = 4, n_sink: int = 2) -> None:
         super().__init__(d_model, n_heads)
         self.window, self.n_sink = window, n_sink
@@ -68,6 +68,7 @@ REFERENCES = (
         factory=SlidingWindowAttention,
         kwargs={"n_heads": 4, "window": 32},
         test_kwargs={"n_heads": 2, "window": 4},
+        at_size=lambda size: {"n_heads": attention_heads(size), "window": size.window},
         state_scalars=lambda T, d, kw: _window_cache(T, d, kw, sinks=False),
         registry_symbols=lambda d, kw: {"d": d, "w": kw["window"]},
     ),
@@ -78,6 +79,7 @@ REFERENCES = (
         factory=StreamingLLM,
         kwargs={"n_heads": 4, "window": 32, "n_sink": 4},
         test_kwargs={"n_heads": 2, "window": 4, "n_sink": 2},
+        at_size=lambda size: {"n_heads": attention_heads(size), "window": size.window - 4, "n_sink": 4},
         state_scalars=lambda T, d, kw: _window_cache(T, d, kw, sinks=True),
         registry_symbols=lambda d, kw: {"d": d, "w": kw["window"], "s": kw["n_sink"]},
     ),

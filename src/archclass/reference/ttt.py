@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from archclass.reference import ReferenceSpec
+from archclass.reference import ReferenceSpec, attention_heads
 
 
 class TTTLinear(nn.Module):
@@ -104,6 +104,7 @@ REFERENCES = (
         factory=TTTLinear,
         kwargs={"n_heads": 4},
         test_kwargs={"n_heads": 2},
+        at_size=lambda size: {"n_heads": attention_heads(size)},
         state_scalars=_state,
         registry_symbols=_registry_symbols,
     ),
