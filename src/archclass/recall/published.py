@@ -43,8 +43,13 @@ Differences from Zoology, and why:
 
 from __future__ import annotations
 
-from dataclasses import replace
+import argparse
+import sys
+from dataclasses import asdict, replace
+from pathlib import Path
 from typing import Any
+
+from archclass.errors import ArchclassError
 
 TRAIN_MIX: tuple[tuple[int, int, float], ...] = (
     (64, 4, 100_000),
@@ -90,3 +95,107 @@ def base_config(**changes: Any) -> Any:
         train_mix=TRAIN_MIX,
     )
     return replace(config, **changes)
+
+
+SECONDS_PER_RUN = 420.0
+"""Training time of one run within a part (the rest of a 540 s part: start-up, final tests, writing)."""
+ANCHOR_WIDTH = 128
+
+
+def _runs(archs: tuple[str, ...], widths: tuple[int, ...], seeds: tuple[int, ...], lrs: tuple[float, ...]) -> list[Any]:
+    return [
+        base_config(arch=arch, d_model=width, seed=seed, lr=lr, max_seconds=SECONDS_PER_RUN)
+        for seed in seeds
+        for lr in lrs
+        for arch in archs
+        for width in widths
+    ]
+
+
+def part_configs(part: int) -> list[Any]:
+    """The runs of one part; parts are ordered so the first gives the most: every compact family at
+    every size once, with the anchors; then the other seeds; then the other learning rates."""
+    middle, low, high = LRS[1], LRS[0], LRS[2]
+    parts = {
+        1: _runs(COMPACT, D_MODELS, (0,), (middle,)) + _runs(ANCHORS, (ANCHOR_WIDTH,), (0,), (middle,)),
+        2: _runs(COMPACT, D_MODELS, (1,), (middle,)) + _runs(("softmax-attention",), (64,), (0,), (middle,)),
+        3: _runs(COMPACT, D_MODELS, (2,), (middle,)) + _runs(("hyena",), (64, 256), (0,), (middle,)),
+        4: _runs(COMPACT, D_MODELS, (0,), (high,)),
+        5: _runs(COMPACT, D_MODELS, (0,), (low,)),
+        6: _runs(COMPACT, D_MODELS, (1,), (high,)),
+        7: _runs(COMPACT, D_MODELS, (2,), (high,)),
+    }
+    if part not in parts:
+        raise ValueError(f"part must be one of {sorted(parts)}, not {part}")
+    return parts[part]
+
+
+def run_part(part: int, out: Path, resume: Path | None, workers: int, device: str, seconds: float | None) -> int:
+    """Train the runs of `part` not already in `resume`, all at once, keeping each as it finishes in
+    out/runs.partial.jsonl (the earlier runs first, so the file alone resumes the next part)."""
+    configs = [
+        replace(c, device=device, bf16=device.startswith("cuda"), max_seconds=seconds or c.max_seconds)
+        for c in part_configs(part)
+    ]
+    print(f"part {part}:", end=" ", flush=True)
+    return train_into(configs, out, resume, workers)
+
+
+def train_into(configs: list[Any], out: Path, resume: Path | None, workers: int = 0) -> int:
+    """Train the configurations not already in `resume`, keeping each as it finishes."""
+    from archclass.recall.files import PartialLog, read_runs, run_key
+    from archclass.recall.sweep import run_configs
+
+    earlier = read_runs(resume) if resume else []
+    done = {run_key(run) for run in earlier}
+    todo = [c for c in configs if run_key(asdict(c)) not in done]
+    log = PartialLog(out, resume=resume)
+    log.start(earlier)
+    print(f"{len(configs) - len(todo)} runs already done, {len(todo)} to train", flush=True)
+
+    def finished(run: dict[str, Any]) -> None:
+        log.append(run)
+        print(describe(run), flush=True)
+
+    if todo:
+        run_configs(todo, workers=workers or len(todo), progress=finished)
+    return len(todo)
+
+
+def describe(run: dict[str, Any]) -> str:
+    from archclass.recall.calibrate import describe as line
+
+    return line(run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The published-scale recall sweep, in parts.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="train one part (resumable)")
+    run.add_argument("--part", type=int, required=True)
+    run.add_argument("--out", type=Path, required=True)
+    run.add_argument("--resume", type=Path)
+    run.add_argument("--workers", type=int, default=0, help="processes at once (default: every run of the part)")
+    run.add_argument("--device", default="cuda")
+    run.add_argument("--seconds", type=float, help=f"training seconds per run (default {SECONDS_PER_RUN:g})")
+    report = commands.add_parser("report", help="merge parts into results.json, results.md and the plots")
+    report.add_argument("sources", type=Path, nargs="+")
+    report.add_argument("--out", type=Path, required=True)
+    report.add_argument("--force", action="store_true")
+    report.add_argument("--no-figure", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            run_part(args.part, args.out, args.resume, args.workers, args.device, args.seconds)
+            return 0
+        from archclass.recall.outputs import write_published
+
+        write_published(args.sources, args.out, force=args.force, figure=not args.no_figure)
+        return 0
+    except (ArchclassError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
