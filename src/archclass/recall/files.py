@@ -40,9 +40,11 @@ def read_runs(path: Path) -> list[dict[str, Any]]:
 
 
 def run_key(run: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What identifies a run within a sweep: architecture, size, hyperparameters and seed."""
+    """What identifies a run within a sweep: architecture, size, hyperparameters and seed (and, for runs
+    trained on a (T, K) mixture, whose sweeps try several, the learning rate)."""
     overrides = tuple(sorted((key, json.dumps(value)) for key, value in run.get("overrides", {}).items()))
-    return (run["arch"], run["d_model"], run["seed"], run["vocab"], run["seq_len"], run["n_layers"], overrides)
+    key = (run["arch"], run["d_model"], run["seed"], run["vocab"], run["seq_len"], run["n_layers"], overrides)
+    return (*key, ("lr", run.get("lr"))) if run.get("train_mix") else key
 
 
 def refuse_overwrite(out: Path, *, allowed: bool, flag: str) -> None:

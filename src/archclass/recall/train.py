@@ -26,6 +26,8 @@ BITS_PER_SCALAR = 32
 form never rounds a state to bf16, so information can flow through float32 numbers: counting 32 bits
 per state scalar (not the 16 of a bf16 state tensor) gives the larger, safe bound."""
 BYTES_PER_SCALAR = BITS_PER_SCALAR // 8
+PLATEAU_FRACTION = 0.8
+"""A loss below this fraction of ln V has left the first plateau (loss ln V: a uniform guess over values)."""
 
 
 @dataclass
@@ -52,6 +54,12 @@ class TrainConfig:
     bf16: bool = False
     compile: bool = False
     overrides: dict[str, Any] = field(default_factory=dict)
+    train_mix: Sequence[tuple[int, int, float]] = ()
+    """(sequence length, K, weight) to train on, each step one of them drawn with probability in
+    proportion to its weight (Zoology's mixture of short easy and longer harder sequences). Empty:
+    train on `pairs` mixed within every batch at `seq_len`. Testing is always at seq_len and `pairs`."""
+    max_seconds: float = 0.0
+    """Stop training after this many seconds (0: no limit); the run records that it was cut."""
 
 
 @dataclass
@@ -79,6 +87,15 @@ class RunResult:
     device: str = "cpu"
     history: list[dict[str, float]] = field(default_factory=list)
     """(step, loss, lowest and highest accuracy over K) at every evaluation during training."""
+    lr: float | None = None
+    """Peak learning rate (None in runs recorded before it was kept)."""
+    train_mix: list[list[float]] = field(default_factory=list)
+    """The (T, K, weight) mixture trained on; empty when trained on `pairs` at seq_len."""
+    plateau_step: int | None = None
+    """The first evaluation step at which the training loss fell below PLATEAU_FRACTION x ln V (the
+    first MQAR plateau, where the model spreads its guess over all values, has loss ln V); None: never."""
+    time_limited: bool = False
+    """Training was cut by max_seconds before its planned steps."""
     at_length: dict[int, dict[str, Any]] = field(default_factory=dict)
     """For each test_seq_len: accuracy by K, capacity, state and bound of the same model at that length."""
 
@@ -165,9 +182,32 @@ def state_and_bound(model: RecallLM, config: TrainConfig, seq_len: int) -> tuple
     return scalars, bits_per_scalar, bound
 
 
+def training_batches(config: TrainConfig) -> Callable[[int], Any]:
+    """step -> the training batch of that step, a pure function of (config, step)."""
+    seed_base = TRAIN_SEED_BASE + config.seed * 100_003
+    if not config.train_mix:
+        mixed = [MQARConfig(config.vocab, k, config.seq_len) for k in config.pairs]
+        return lambda step: mixed_batch(mixed, config.batch_size, seed_base + step, config.device)
+    parts = [MQARConfig(config.vocab, int(k), int(length)) for length, k, _ in config.train_mix]
+    weights = torch.tensor([float(w) for _, _, w in config.train_mix], dtype=torch.float64)
+    chooser = torch.Generator().manual_seed(seed_base)
+    choices: list[int] = []
+
+    def batch(step: int) -> Any:
+        while len(choices) <= step:  # drawn in order, so a step's part does not depend on who asks first
+            choices.extend(torch.multinomial(weights, 1024, replacement=True, generator=chooser).tolist())
+        return generate(parts[choices[step]], config.batch_size, seed_base + step, config.device)
+
+    return batch
+
+
 def train(spec: ReferenceSpec, config: TrainConfig, log: Callable[[str], None] | None = None) -> RunResult:
     torch.manual_seed(config.seed)
     mqar_configs = [MQARConfig(config.vocab, k, config.seq_len) for k in config.pairs]
+    batches = training_batches(config)
+    plateau_loss = PLATEAU_FRACTION * math.log(config.vocab)
+    plateau_step: int | None = None
+    time_limited = False
     model = RecallLM(
         spec, mqar_configs[0].total_vocab, config.d_model, config.n_layers, config.conv_width, dict(config.overrides)
     )
@@ -187,9 +227,7 @@ def train(spec: ReferenceSpec, config: TrainConfig, log: Callable[[str], None] |
     history: list[dict[str, float]] = []
     diverged = False
     for step in range(config.steps):
-        batch = mixed_batch(
-            mqar_configs, config.batch_size, TRAIN_SEED_BASE + config.seed * 100_003 + step, config.device
-        )
+        batch = batches(step)
         with _autocast(config):
             logits = forward(batch.inputs)
         loss = F.cross_entropy(logits.float().flatten(0, 1), batch.targets.flatten(), ignore_index=IGNORE)
@@ -207,6 +245,8 @@ def train(spec: ReferenceSpec, config: TrainConfig, log: Callable[[str], None] |
                 if log:
                     log(f"{config.arch} d={config.d_model} seed={config.seed} step {steps_run}: loss is not finite")
                 break
+            if plateau_step is None and loss.item() < plateau_loss:
+                plateau_step = steps_run
             accuracy, _ = evaluate(model, config, sequences=min(config.eval_sequences, 128))
             low, high = min(accuracy.values()), max(accuracy.values())
             history.append({"step": steps_run, "loss": loss.item(), "accuracy_min": low, "accuracy_max": high})
@@ -217,6 +257,9 @@ def train(spec: ReferenceSpec, config: TrainConfig, log: Callable[[str], None] |
                 )
             if low >= config.early_stop_accuracy:
                 break
+        if config.max_seconds and time.perf_counter() - start > config.max_seconds:
+            time_limited = steps_run < config.steps
+            break
     if config.device.startswith("cuda"):
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
@@ -260,4 +303,8 @@ def train(spec: ReferenceSpec, config: TrainConfig, log: Callable[[str], None] |
         device=torch.cuda.get_device_name(config.device) if config.device.startswith("cuda") else "cpu",
         history=history,
         at_length=at_length,
+        lr=config.lr,
+        train_mix=[[float(x) for x in part] for part in config.train_mix],
+        plateau_step=plateau_step,
+        time_limited=time_limited,
     )

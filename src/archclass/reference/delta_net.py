@@ -13,6 +13,12 @@ Parallel form (Yang et al., 2024, Sec. 3): S_t = sum_{s<=t} (G_t / G_s) k_s u_s^
 and "pseudo values" u_t = beta_t (v_t - alpha_t S_{t-1}^T k_t). Those solve one unit lower-triangular
 system, (I + tril(diag(beta) (K K^T * Gamma), -1)) U = diag(beta) V with Gamma[t, s] = G_t / G_s, and then
 Y = tril(Q K^T * Gamma) U. The papers' short convolutions, output norm and gate are left out.
+
+Training uses the chunked WY form (`chunk_size` > 0; Yang et al., 2024, Sec. 3.3): the triangular
+system is solved inside chunks of c tokens only (all chunks at once), giving W = T (exp(g) * K) and
+U = T V with T = (I + A)^-1 diag(beta); a chunk entered with state S then has pseudo values U - W S,
+outputs exp(g) Q S + tril(Q K^T * Gamma)(U - W S), and leaves exp(g_c) S + (K * exp(g_c - g))^T (U - W S).
+The work is T x c x d, not T x T x d. `chunk_size=0` keeps the whole-sequence form.
 """
 
 from __future__ import annotations
@@ -27,14 +33,51 @@ from torch import Tensor, nn
 from archclass.reference import ReferenceSpec, attention_heads
 
 
+def chunked_delta_rule(
+    q: Tensor, k: Tensor, v: Tensor, beta: Tensor, log_alpha: Tensor, chunk: int
+) -> tuple[Tensor, Tensor]:
+    """The (gated) delta rule chunk by chunk. q, k, v: (b, h, T, d); beta, log_alpha: (b, h, T).
+
+    Returns y (b, h, T, d_v) and the last state S (b, h, d_k, d_v). The sequence is padded to whole
+    chunks with beta = 0 and log_alpha = 0 (and zero keys): a padded token neither writes nor decays.
+    """
+    T = q.shape[-2]
+    pad = -T % chunk
+    if pad:
+        q, k, v = (F.pad(t, (0, 0, 0, pad)) for t in (q, k, v))
+        beta, log_alpha = (F.pad(t, (0, pad)) for t in (beta, log_alpha))
+    n = q.shape[-2] // chunk
+    q, k, v = (t.unflatten(-2, (n, chunk)) for t in (q, k, v))  # (b, h, n, c, d)
+    beta, log_alpha = (t.unflatten(-1, (n, chunk)) for t in (beta, log_alpha))  # (b, h, n, c)
+    g = log_alpha.cumsum(-1)  # log decay since each chunk's start
+    causal = torch.ones(chunk, chunk, dtype=torch.bool, device=q.device).tril()
+    gamma = (g[..., :, None] - g[..., None, :]).masked_fill(~causal, float("-inf")).exp()
+    A = (beta[..., None] * (k @ k.transpose(-1, -2)) * gamma).tril(-1)
+    eye = torch.eye(chunk, dtype=q.dtype, device=q.device)
+    solve = torch.linalg.solve_triangular(eye + A, torch.cat([beta[..., None] * g.exp()[..., None] * k,
+                                                              beta[..., None] * v], -1),
+                                          upper=False, unitriangular=True)  # fmt: skip
+    W, U = solve.split([k.shape[-1], v.shape[-1]], -1)
+    scores = (q @ k.transpose(-1, -2)) * gamma  # causal within the chunk
+    read = q * g.exp()[..., None]
+    to_end = k * (g[..., -1:] - g).exp()[..., None]
+    S = q.new_zeros(*q.shape[:2], k.shape[-1], v.shape[-1])
+    outputs = []
+    for index in range(n):
+        pseudo = U[:, :, index] - W[:, :, index] @ S
+        outputs.append(read[:, :, index] @ S + scores[:, :, index] @ pseudo)
+        S = g[:, :, index, -1, None, None].exp() * S + to_end[:, :, index].transpose(-1, -2) @ pseudo
+    return torch.stack(outputs, 2).flatten(2, 3)[..., :T, :], S
+
+
 class DeltaNet(nn.Module):
     gated = False
 
-    def __init__(self, d_model: int, n_heads: int = 2) -> None:
+    def __init__(self, d_model: int, n_heads: int = 2, chunk_size: int = 64) -> None:
         super().__init__()
         if d_model % n_heads:
             raise ValueError(f"d_model={d_model} is not divisible by n_heads={n_heads}")
-        self.n_heads, self.d_head = n_heads, d_model // n_heads
+        self.n_heads, self.d_head, self.chunk = n_heads, d_model // n_heads, chunk_size
         self.qkv = nn.Linear(d_model, 3 * d_model, bias=False)
         self.beta = nn.Linear(d_model, n_heads)
         self.out = nn.Linear(d_model, d_model, bias=False)
@@ -60,6 +103,9 @@ class DeltaNet(nn.Module):
     def _parallel(self, x: Tensor) -> tuple[Tensor, Tensor]:
         work = torch.promote_types(x.dtype, torch.float32)  # triangular solves want >= float32
         q, k, v, beta, log_alpha = (t.transpose(1, 2).to(work) for t in self._project(x))
+        if self.chunk:
+            y, S = chunked_delta_rule(q, k, v, beta, log_alpha, self.chunk)
+            return self.out(y.transpose(1, 2).flatten(-2).to(x.dtype)), S
         T = x.shape[1]
         g = log_alpha.cumsum(-1)  # (b, h, T): log G_t
         causal = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
@@ -115,7 +161,7 @@ REFERENCES = (
         arch_id="deltanet",
         factory=DeltaNet,
         kwargs={"n_heads": 4},
-        test_kwargs={"n_heads": 2},
+        test_kwargs={"n_heads": 2, "chunk_size": 3},
         at_size=lambda size: {"n_heads": attention_heads(size)},
         state_scalars=_state,
         registry_symbols=_deltanet_symbols,
@@ -125,7 +171,7 @@ REFERENCES = (
         arch_id="gated-deltanet",
         factory=GatedDeltaNet,
         kwargs={"n_heads": 4},
-        test_kwargs={"n_heads": 2},
+        test_kwargs={"n_heads": 2, "chunk_size": 3},
         at_size=lambda size: {"n_heads": attention_heads(size)},
         state_scalars=_state,
         registry_symbols=_gated_deltanet_symbols,
