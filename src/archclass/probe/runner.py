@@ -44,7 +44,7 @@ def default_lengths(device: str) -> list[int]:
     return list(DEFAULT_CUDA_LENGTHS if device.startswith("cuda") else DEFAULT_CPU_LENGTHS)
 
 
-def sparse_positions(lengths: Sequence[int], after: int, seed: int) -> list[int]:
+def sparse_positions(lengths: Sequence[int], after: int, seed: int, sampled: int = SAMPLED_POSITIONS) -> list[int]:
     """The positions counted once the budget is spent at `after`: the windows before each length, and
     seeded positions drawn log-uniformly over after+1 .. the longest length."""
     longest = lengths[-1]
@@ -52,7 +52,7 @@ def sparse_positions(lengths: Sequence[int], after: int, seed: int) -> list[int]
     if longest > after + 1:
         draw = random.Random(seed)
         low, high = math.log(after + 1), math.log(longest)
-        chosen |= {min(longest, int(math.exp(draw.uniform(low, high)))) for _ in range(SAMPLED_POSITIONS)}
+        chosen |= {min(longest, int(math.exp(draw.uniform(low, high)))) for _ in range(sampled)}
     return sorted(p for p in chosen if p > after)
 
 
@@ -172,6 +172,7 @@ def probe_module(
     check: bool = True,
     progress: Callable[[int], None] | None = None,
     seed: int = 0,
+    sampled_positions: int = SAMPLED_POSITIONS,
 ) -> ProbeResult:
     """Check `model`, then measure it at each length; classify E and C from the exact counts."""
     lengths = validate_settings(lengths, d_model, repeats)
@@ -194,7 +195,9 @@ def probe_module(
             if left_out:
                 conformance.notes.append(left_out)
             x = torch.randn(1, lengths[-1] + 1, d_model, generator=generator).to(device=torch_device, dtype=dtype)
-            return _measure(model, label, x, lengths, conformance, dict(kwargs or {}), repeats, progress, seed)
+            return _measure(
+                model, label, x, lengths, conformance, dict(kwargs or {}), repeats, progress, seed, sampled_positions
+            )
     except torch.OutOfMemoryError:
         raise ArchclassError(f"{label}: out of memory on {device}; give shorter --lengths") from None
     finally:
@@ -222,6 +225,7 @@ def _measure(
     repeats: int,
     progress: Callable[[int], None] | None,
     seed: int,
+    sampled: int = SAMPLED_POSITIONS,
 ) -> ProbeResult:
     bandwidth = copy_bandwidth(x.device) if x.is_cuda else None
     weights = parameter_bytes(model)
@@ -238,7 +242,7 @@ def _measure(
         operations += ops if dense else 0
         if dense and operations > COUNT_BUDGET and position < lengths[-1]:
             dense_until = position
-            sparse = sparse_positions(lengths, position, seed)
+            sparse = sparse_positions(lengths, position, seed, sampled)
         if position in length_set:
             measurements.append(_measurement(walk, position, flops, nbytes, repeats, bandwidth, weights))
             if progress:
@@ -258,7 +262,7 @@ def _measure(
     else:
         rule = (
             f"every position up to {dense_until} (the count budget of {COUNT_BUDGET:,} operations), then the "
-            f"{WINDOW} before each length and {SAMPLED_POSITIONS} seeded positions spread log-uniformly over "
+            f"{WINDOW} before each length and {sampled} seeded positions spread log-uniformly over "
             f"{dense_until + 1}..{lengths[-1]} (seed {seed})"
         )
         result.cost_positions = {"rule": rule, "count": dense_until + 1 + len(sparse), "positions": sparse}
