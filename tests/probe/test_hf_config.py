@@ -72,3 +72,30 @@ def test_an_fla_model_type_on_a_machine_without_fla_says_it_needs_a_gpu():
         pytest.skip("triton is installed here, so fla may register its types")
     with pytest.raises(HFProbeError, match="need a GPU"):
         small_config("gated_deltanet")
+
+
+def test_shrink_keeps_the_relations_config_classes_check():
+    small = shrink(
+        {
+            "hidden_size": 4096,
+            "num_attention_heads": 32,
+            "num_hidden_layers": 4,
+            "head_dim": 64,
+            "qk_rope_head_dim": 64,  # DeepSeek-V3: head_dim is the rotary dim
+            "qk_nope_head_dim": 128,
+            "rotary_dim": 32,  # half of each 128-wide head rotated
+            "num_experts": 64,
+            "num_experts_per_tok": None,  # left unset by the default config
+            "n_groups": 8,
+            "axial_pos_embds_dim": [1024, 3072],  # Reformer: parts of the width
+        }
+    )
+    assert small["head_dim"] == small["qk_rope_head_dim"]
+    assert small["rotary_dim"] * 2 == small["head_dim"]
+    assert small["num_experts_per_tok"] <= small["num_experts"]
+    assert small["num_attention_heads"] % small["n_groups"] == 0
+    assert sum(small["axial_pos_embds_dim"]) == small["hidden_size"]
+
+
+def test_a_model_built_for_top_1_routing_keeps_it():
+    assert shrink({"hidden_size": 2048, "num_experts": 16, "num_experts_per_tok": 1})["num_experts_per_tok"] == 1

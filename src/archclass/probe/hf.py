@@ -178,9 +178,7 @@ def probe_hf(
         torch.manual_seed(0)
         model = transformers.AutoModelForCausalLM.from_config(config).to(device=device, dtype=torch_dtype).eval()
     except Exception as error:
-        text = first_line(error)
-        kind = "cuda" if re.search(r"cuda|triton|kernel|flash_attn|mamba_ssm|causal_conv1d", text, re.I) else "build"
-        raise HFProbeError(f"{model_type}: cannot build the model small: {text}", kind) from None
+        raise _build_error(transformers, model_type, error) from None
     _refuse_fla_on_cpu(model, device)
     runner = _Runner(model, getattr(config, "vocab_size", VOCAB), device)
     parameters = sum(p.numel() for p in model.parameters())
@@ -228,6 +226,14 @@ def probe_hf(
                 "memory",
             ) from None
         except Exception as error:
+            if "only contain LinearAttention layers" in str(error):
+                # The small config keeps every layer kind of the default, so the default has no attention
+                # layer either, and transformers' mask code asks an attention layer for the length.
+                raise HFProbeError(
+                    f"{model_type}: transformers cannot run its default config, which has no attention layer: "
+                    f"{first_line(error)}",
+                    "transformers-default",
+                ) from None
             raise HFProbeError(
                 f"{model_type}: transformers failed at T={length}: {first_line(error)}", "transformers"
             ) from None
@@ -292,9 +298,7 @@ def _refuse_if_large(transformers: Any, config: Any, model_type: str) -> None:
         with torch.device("meta"):
             skeleton = transformers.AutoModelForCausalLM.from_config(config)
     except Exception as error:
-        text = first_line(error)
-        kind = "cuda" if re.search(r"cuda|triton|flash_attn|mamba_ssm|causal_conv1d", text, re.I) else "build"
-        raise HFProbeError(f"{model_type}: cannot build the model small: {text}", kind) from None
+        raise _build_error(transformers, model_type, error) from None
     count = sum(p.numel() for p in skeleton.parameters())
     if count > MAX_SMALL_PARAMETERS:
         raise HFProbeError(
@@ -302,6 +306,30 @@ def _refuse_if_large(transformers: Any, config: Any, model_type: str) -> None:
             "(a size field archclass does not know; set it with --kw)",
             "build",
         )
+
+
+def _build_error(transformers: Any, model_type: str, error: BaseException) -> HFProbeError:
+    """Why the small model would not build: a missing GPU kernel or library, transformers failing on its
+    own default config too (tried on the meta device, which takes no memory), or the shrinking."""
+    import torch
+
+    text = first_line(error)
+    if re.search(r"cuda|triton|flash_attn|mamba_ssm|causal_conv1d", text, re.I):
+        return HFProbeError(f"{model_type}: cannot build the model small: {text}", "cuda")
+    if isinstance(error, ImportError):
+        return HFProbeError(f"{model_type}: needs a library that is not installed: {text}", "library")
+    try:
+        default = transformers.AutoConfig.for_model(model_type)
+        if hasattr(default, "is_decoder"):
+            default.is_decoder = True  # as the small config is: a causal LM head may require it
+        with torch.device("meta"):
+            transformers.AutoModelForCausalLM.from_config(default)
+    except Exception as default_error:
+        return HFProbeError(
+            f"{model_type}: transformers cannot build its own default config either: {first_line(default_error)}",
+            "transformers-default",
+        )
+    return HFProbeError(f"{model_type}: cannot build the model small: {text}", "build")
 
 
 def _copy_bandwidth(device: str) -> float | None:

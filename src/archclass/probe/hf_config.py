@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from archclass.errors import ArchclassError
+from archclass.probe.hf_layers import LAYER_KEYS, PATTERN_KEYS, cut_layers
 
 DEFAULT_LENGTHS = (64, 128, 256, 512)
 WIDTH = 64
@@ -28,7 +29,7 @@ STATE = 8
 WINDOW = 24
 EXPERTS = 4
 
-_WIDTH_KEYS = ("hidden_size", "n_embd", "d_model", "model_dim", "embed_dim", "attention_hidden_size")
+_WIDTH_KEYS = ("hidden_size", "n_embd", "d_model", "model_dim", "embed_dim", "embedding_dim", "attention_hidden_size")
 _FFN_KEYS = ("intermediate_size", "ffn_dim", "n_inner", "d_ff", "ffn_hidden_size", "block_ff_dim")
 _SMALL_FFN_KEYS = ("moe_intermediate_size", "shared_expert_intermediate_size", "expert_intermediate_size")
 _HEAD_KEYS = (
@@ -40,19 +41,43 @@ _HEAD_KEYS = (
     "decoder_attention_heads",
 )
 _KV_KEYS = ("num_key_value_heads", "n_kv_heads", "num_kv_heads", "multi_query_group_num")
-_HEAD_DIM_KEYS = ("head_dim", "attention_head_dim", "kv_channels", "qk_head_dim")
+_HEAD_DIM_KEYS = ("head_dim", "attention_head_dim", "kv_channels", "qk_head_dim", "d_head")
 _WINDOW_KEYS = ("sliding_window", "attention_window_size", "window_size", "attention_chunk_size", "local_window_size")
 _STATE_KEYS = ("state_size", "mamba_d_state", "ssm_state_size", "d_state")
 _SSM_HEAD_KEYS = ("mamba_n_heads", "mamba_num_heads", "n_mamba_heads", "linear_num_value_heads", "linear_num_heads")
 _SSM_KEY_HEAD_KEYS = ("linear_num_key_heads",)
 _SSM_HEAD_DIM_KEYS = ("linear_key_head_dim", "linear_value_head_dim")
 _EXPERT_KEYS = ("num_experts", "num_local_experts", "n_routed_experts", "moe_num_experts")
-_EXPERT_TOPK_KEYS = ("num_experts_per_tok", "moe_topk", "num_experts_per_token")
-LAYER_KEYS = ("num_hidden_layers", "n_layer", "n_layers", "num_layers", "decoder_layers")
-_POSITION_KEYS = ("max_position_embeddings", "n_positions", "n_ctx", "max_seq_len", "seq_length")
-PATTERN_KEYS = ("layer_types", "layers_block_type", "block_types", "hybrid_override_pattern", "layers_block_types")
-_INDEX_LIST_KEYS = ("hybrid_layer_ids", "attn_layer_indices", "full_attn_idxs", "attn_layer_idx")
-_MLA = {"kv_lora_rank": 32, "q_lora_rank": 48, "qk_rope_head_dim": 8, "qk_nope_head_dim": 16, "v_head_dim": 16}
+_EXPERT_TOPK_KEYS = ("num_experts_per_tok", "moe_topk", "num_experts_per_token", "moe_k")
+_POSITION_KEYS = (
+    "max_position_embeddings",
+    "n_positions",
+    "n_ctx",
+    "max_seq_len",
+    "seq_length",
+    "max_target_positions",
+)
+_ROTARY_KEYS = ("rotary_dim", "rotary_emb_dim")
+_GROUP_KEYS = ("n_groups", "mamba_n_groups", "ssm_n_groups")
+_INNER_KEYS = ("mamba_d_ssm",)
+#: Multi-head latent attention's dims; nope + rope = HEAD_DIM, as config classes that check it expect.
+_MLA = {
+    "kv_lora_rank": 32,
+    "q_lora_rank": 48,
+    "qk_rope_head_dim": 8,
+    "qk_nope_head_dim": HEAD_DIM - 8,
+    "v_head_dim": HEAD_DIM,
+}
+#: The small size of each size field, for the per-layer lists of them.
+_SIZES = {
+    **dict.fromkeys(_WIDTH_KEYS, WIDTH),
+    **dict.fromkeys(_FFN_KEYS, FFN),
+    **dict.fromkeys(_SMALL_FFN_KEYS, FFN // 2),
+    **dict.fromkeys(_HEAD_KEYS + _SSM_HEAD_KEYS, HEADS),
+    **dict.fromkeys(_HEAD_DIM_KEYS + _SSM_HEAD_DIM_KEYS, HEAD_DIM),
+    **dict.fromkeys(_STATE_KEYS, STATE),
+    **_MLA,
+}
 #: The config fields a result reports: the sizes that decide its state.
 REPORTED_KEYS = frozenset(
     ("model_type",)
@@ -94,51 +119,6 @@ def causal_lm_types() -> list[str]:
     return sorted(set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES) | registered)
 
 
-def _period(pattern: Sequence[Any]) -> int:
-    """Layers up to and including the first of each kind: keeps every kind and the leading ratio."""
-    firsts: dict[Any, int] = {}
-    for index, kind in enumerate(pattern):
-        firsts.setdefault(json.dumps(kind, sort_keys=True, default=str), index)
-    return max(firsts.values()) + 1 if firsts else 1
-
-
-def _layer_count(values: Mapping[str, Any], per_kind: int | None) -> tuple[int, dict[str, Any]]:
-    """Which layers to keep, and the pattern fields cut to them.
-
-    Where the config lists each layer's kind, keep the first PER_KIND layers of every kind (default: the
-    layers up to the first of each kind, which keeps the leading ratio); where it derives kinds from a
-    period (Jamba's attn_layer_period), keep PER_KIND periods (default one); otherwise PER_KIND layers.
-    """
-    changes: dict[str, Any] = {}
-    periods = [int(values[k]) for k in values if k.endswith("_layer_period") and isinstance(values[k], int)]
-    key = next((k for k in PATTERN_KEYS if isinstance(values.get(k), (list, str)) and len(values[k]) > 1), None)
-    if key is not None:
-        pattern = list(values[key])
-        if per_kind is None:
-            selected = list(range(_period(pattern)))
-        else:
-            taken: dict[str, int] = {}
-            selected = []
-            for index, kind in enumerate(pattern):
-                name = json.dumps(kind, sort_keys=True, default=str)
-                if taken.get(name, 0) < per_kind:
-                    taken[name] = taken.get(name, 0) + 1
-                    selected.append(index)
-        kept = [pattern[i] for i in selected]
-        changes[key] = "".join(kept) if isinstance(values[key], str) else kept
-        for other in PATTERN_KEYS:
-            if other != key and isinstance(values.get(other), list) and len(values[other]) == len(pattern):
-                changes[other] = [values[other][i] for i in selected]
-    else:
-        count = (math.lcm(*periods) if periods else 1) * (per_kind or (1 if periods else 2))
-        selected = list(range(count))
-    for name in _INDEX_LIST_KEYS:
-        indices = values.get(name)
-        if isinstance(indices, list):
-            changes[name] = [selected.index(i) for i in indices if i in selected]
-    return len(selected), changes
-
-
 def _set(values: dict[str, Any], keys: Sequence[str], new: Any, *, only_int: bool = True) -> None:
     for key in keys:
         if key in values and (not only_int or (isinstance(values[key], int) and not isinstance(values[key], bool))):
@@ -161,7 +141,7 @@ def shrink(values: Mapping[str, Any], layers: int | None = None) -> dict[str, An
         kv = 1 if kv_before == 1 else (HEADS if heads_before in (None, kv_before) else HEADS // 2)
         _set(small, _KV_KEYS, kv)
     _set(small, _HEAD_DIM_KEYS, HEAD_DIM)
-    _set(small, ("vocab_size",), VOCAB)
+    _set(small, [k for k in small if k.startswith("vocab_size")], VOCAB)
     for key in _WINDOW_KEYS:
         if isinstance(small.get(key), int) and small[key] > 0:
             small[key] = WINDOW
@@ -170,7 +150,12 @@ def shrink(values: Mapping[str, Any], layers: int | None = None) -> dict[str, An
     _set(small, _SSM_KEY_HEAD_KEYS, HEADS // 2)
     _set(small, _SSM_HEAD_DIM_KEYS, HEAD_DIM)
     _set(small, _EXPERT_KEYS, EXPERTS)
-    _set(small, _EXPERT_TOPK_KEYS, 2)
+    routed = any(_is_size(small.get(k)) for k in _EXPERT_KEYS)
+    for key in _EXPERT_TOPK_KEYS:  # a model built for top-1 routing may refuse top-2
+        if _is_size(small.get(key)):
+            small[key] = min(small[key], 2)
+        elif key in small and small[key] is None and routed:  # DeepSeek-V2's default leaves it unset
+            small[key] = 2
     _set(small, ("n_shared_experts", "num_shared_experts"), 1)
     _set(small, ("n_group", "topk_group"), 1)
     for key, value in _MLA.items():
@@ -185,6 +170,7 @@ def shrink(values: Mapping[str, Any], layers: int | None = None) -> dict[str, An
         and values["num_heads"] * values["head_dim"] == expand * width_before
     ):
         small["head_dim"] = int(expand * WIDTH) // small["num_heads"]
+    _keep_relations(small, values)
     for key in ("mamba_d_head", "mamba_head_dim"):
         if isinstance(small.get(key), int) and isinstance(expand, (int, float)):
             small[key] = int(expand * WIDTH) // HEADS
@@ -194,10 +180,58 @@ def shrink(values: Mapping[str, Any], layers: int | None = None) -> dict[str, An
     for key in _TOKEN_KEYS:
         if isinstance(small.get(key), int) and small[key] >= VOCAB:
             small[key] = min(small[key], VOCAB - 1) % VOCAB
-    keep, pattern = _layer_count(small, layers)
-    _set(small, LAYER_KEYS, keep)
-    small.update(pattern)
+    small.update(cut_layers(small, layers, lambda key, size: _small_size(small, key, size)))
     return small
+
+
+def _is_size(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _keep_relations(small: dict[str, Any], values: Mapping[str, Any]) -> None:
+    """Fields the config derives from the sizes just shrunk, shrunk with them."""
+    for key in _HEAD_DIM_KEYS:  # DeepSeek-V3's head_dim is its rotary dim: a head dim that was an MLA dim stays one
+        twin = next((k for k in _MLA if _is_size(values.get(k)) and values[k] == values.get(key)), None)
+        if twin is not None and _is_size(small.get(key)):
+            small[key] = small[twin]
+    heads_before = next((values[k] for k in _HEAD_KEYS if _is_size(values.get(k))), None)
+    width_before = next((values[k] for k in _WIDTH_KEYS if _is_size(values.get(k))), None)
+    head_before = values.get("head_dim") or (width_before // heads_before if width_before and heads_before else None)
+    head_now = small.get("head_dim") or WIDTH // HEADS
+    for key in _ROTARY_KEYS:  # the rotated part of each head keeps its fraction of the head (and stays even)
+        if _is_size(values.get(key)) and _is_size(head_before) and _is_size(head_now) and head_before:
+            small[key] = min(head_now, max(2, 2 * round(values[key] * head_now / head_before / 2)))
+    heads_now = next((small[k] for k in _SSM_HEAD_KEYS + _HEAD_KEYS if _is_size(small.get(k))), HEADS)
+    for key in _GROUP_KEYS:  # groups of B and C heads must divide the heads
+        if _is_size(small.get(key)) and small[key] > 0:
+            small[key] = math.gcd(small[key], heads_now)
+    for key, parts in values.items():  # Reformer's axial position dims: parts of the width, which they sum to
+        if (
+            isinstance(parts, list)
+            and len(parts) > 1
+            and all(_is_size(p) for p in parts)
+            and width_before
+            and (
+                sum(parts) == width_before
+                and width_before % WIDTH == 0
+                and all(p % (width_before // WIDTH) == 0 for p in parts)
+            )
+        ):
+            small[key] = [p // (width_before // WIDTH) for p in parts]
+    expand = small.get("mamba_expand", small.get("expand"))
+    for key in _INNER_KEYS:  # the inner width the Mamba heads tile
+        if _is_size(small.get(key)) and isinstance(expand, (int, float)):
+            small[key] = int(expand * WIDTH)
+
+
+def _small_size(small: Mapping[str, Any], key: str, size: Any) -> Any:
+    """A per-layer size (a list entry, or a per-layer override) made as small as the config's own field."""
+    if not isinstance(size, int) or isinstance(size, bool):
+        return size
+    for name in (key, key.removesuffix("_per_layer"), key.removesuffix("_list")):
+        if name in small and isinstance(small[name], int) and not isinstance(small[name], bool):
+            return small[name]
+    return _SIZES.get(key, size)
 
 
 def _apply_overrides(values: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -241,15 +275,18 @@ def small_config(
         raise HFProbeError(
             f"{model_type!r} is not a causal-LM model type of transformers {transformers.__version__}{hint}", "unknown"
         )
-    base = transformers.AutoConfig.for_model(model_type)
+    try:
+        base = transformers.AutoConfig.for_model(model_type)
+    except Exception as error:
+        raise HFProbeError(
+            f"{model_type}: transformers refuses its own default config: {first_line(error)}", "transformers-default"
+        ) from None
     if config_path is None:
         values = shrink(base.to_dict(), layers)
     else:
         values = {**base.to_dict(), **values}
         if layers is not None:
-            count, pattern = _layer_count(values, layers)
-            _set(values, LAYER_KEYS, count)
-            values.update(pattern)
+            values.update(cut_layers(values, layers, lambda key, size: size))
     values = _apply_overrides(values, overrides or {})
     values.pop("transformers_version", None)
     try:
