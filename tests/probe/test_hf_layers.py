@@ -63,3 +63,11 @@ def test_a_config_without_layer_kinds_keeps_one_period_or_two_layers():
     assert cut_layers({"num_hidden_layers": 32}, None, keep_size) == {"num_hidden_layers": 2}
     jamba = {"num_hidden_layers": 32, "attn_layer_period": 8, "expert_layer_period": 2}
     assert cut_layers(jamba, None, keep_size)["num_hidden_layers"] == 8
+
+
+def test_layers_that_share_an_earlier_layers_cache_leave_every_kind_among_the_layers_before_them():
+    values = {"num_hidden_layers": 35, "layer_types": ["s", "s", "s", "s", "f"] * 7, "num_kv_shared_layers": 15}
+    changes = cut_layers(values, None, keep_size)
+    kept, shared = changes["num_hidden_layers"], changes["num_kv_shared_layers"]
+    assert kept == 10 and 1 <= shared < kept
+    assert set(changes["layer_types"][: kept - shared]) == {"s", "f"}

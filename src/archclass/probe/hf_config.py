@@ -29,9 +29,23 @@ STATE = 8
 WINDOW = 24
 EXPERTS = 4
 
-_WIDTH_KEYS = ("hidden_size", "n_embd", "d_model", "model_dim", "embed_dim", "embedding_dim", "attention_hidden_size")
+_WIDTH_KEYS = (
+    "hidden_size",
+    "n_embd",
+    "d_model",
+    "model_dim",
+    "embed_dim",
+    "embedding_dim",
+    "emb_dim",
+    "attention_hidden_size",
+)
 _FFN_KEYS = ("intermediate_size", "ffn_dim", "n_inner", "d_ff", "ffn_hidden_size", "block_ff_dim")
-_SMALL_FFN_KEYS = ("moe_intermediate_size", "shared_expert_intermediate_size", "expert_intermediate_size")
+_SMALL_FFN_KEYS = (
+    "moe_intermediate_size",
+    "shared_expert_intermediate_size",
+    "expert_intermediate_size",
+    "expert_ffn_hidden_size",
+)
 _HEAD_KEYS = (
     "num_attention_heads",
     "n_head",
@@ -47,7 +61,7 @@ _STATE_KEYS = ("state_size", "mamba_d_state", "ssm_state_size", "d_state")
 _SSM_HEAD_KEYS = ("mamba_n_heads", "mamba_num_heads", "n_mamba_heads", "linear_num_value_heads", "linear_num_heads")
 _SSM_KEY_HEAD_KEYS = ("linear_num_key_heads",)
 _SSM_HEAD_DIM_KEYS = ("linear_key_head_dim", "linear_value_head_dim")
-_EXPERT_KEYS = ("num_experts", "num_local_experts", "n_routed_experts", "moe_num_experts")
+_EXPERT_KEYS = ("num_experts", "num_local_experts", "n_routed_experts", "moe_num_experts", "zero_expert_num")
 _EXPERT_TOPK_KEYS = ("num_experts_per_tok", "moe_topk", "num_experts_per_token", "moe_k")
 _POSITION_KEYS = (
     "max_position_embeddings",
@@ -141,7 +155,7 @@ def shrink(values: Mapping[str, Any], layers: int | None = None) -> dict[str, An
         kv = 1 if kv_before == 1 else (HEADS if heads_before in (None, kv_before) else HEADS // 2)
         _set(small, _KV_KEYS, kv)
     _set(small, _HEAD_DIM_KEYS, HEAD_DIM)
-    _set(small, [k for k in small if k.startswith("vocab_size")], VOCAB)
+    _set(small, [k for k in small if "vocab" in k], VOCAB)  # BLT's hash vocabularies too
     for key in _WINDOW_KEYS:
         if isinstance(small.get(key), int) and small[key] > 0:
             small[key] = WINDOW

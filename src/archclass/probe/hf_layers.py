@@ -86,7 +86,7 @@ def _count_keys(values: Mapping[str, Any], total: int) -> list[str]:
         and not key.endswith(("_period", "_offset"))
         and not re.fullmatch(r"(num_)?(encoder|decoder)_(hidden_)?layers", key)  # another stack's total
         and _is_int(value)
-        and 0 < value < total
+        and 0 < value <= total
     ]
 
 
@@ -114,12 +114,21 @@ def _select(kinds: Sequence[str], per_kind: int | None) -> list[int]:
 def _scaled_counts(values: Mapping[str, Any], keys: Sequence[str], total: int, keep: int) -> dict[str, int]:
     """Each count scaled to the kept layers, at least 1; counts that partition the layers still do."""
     scaled = {k: max(1, round(values[k] * keep / total)) for k in keys}
+    if all(values[k] == total for k in keys):  # all layers (a draft model sharing its target's cache)
+        return scaled
     if len(keys) > 1 and sum(values[k] for k in keys) == total:
         largest = max(keys, key=lambda k: scaled[k])
         scaled[largest] += keep - sum(scaled.values())
     else:
         scaled = {k: min(v, keep - 1) for k, v in scaled.items()}
     return scaled
+
+
+def _uncounted_hold_every_kind(values: Mapping[str, Any], counted: Sequence[str], total: int, kinds: list[str]) -> bool:
+    """Gemma-3n's last num_kv_shared_layers layers reuse the cache of an earlier layer of their kind, so the
+    layers before them must still hold every kind."""
+    scaled = _scaled_counts(values, counted, total, len(kinds))
+    return all(scaled[key] == len(kinds) or set(kinds[: len(kinds) - scaled[key]]) == set(kinds) for key in counted)
 
 
 def cut_layers(values: Mapping[str, Any], per_kind: int | None, shrink_size: SizeShrinker) -> dict[str, Any]:
@@ -141,6 +150,15 @@ def cut_layers(values: Mapping[str, Any], per_kind: int | None, shrink_size: Siz
             for i in range(length)
         ]
         selected = _select(kinds, per_kind)
+        # layers at the end that share an earlier layer's cache (Gemma-3n's num_kv_shared_layers)
+        counted = [k for k in (_count_keys(values, int(total or 0)) if total else []) if "shared" in k]
+        while (
+            per_kind is None
+            and counted
+            and len(selected) < length
+            and not _uncounted_hold_every_kind(values, counted, int(total or 0), [kinds[i] for i in selected])
+        ):
+            selected = list(range(min(length, len(selected) + _select(kinds, None)[-1] + 1)))
     else:
         periods = [int(values[k]) for k in values if k.endswith("_layer_period") and _is_int(values[k])]
         count = (math.lcm(*periods) if periods else 1) * (per_kind or (1 if periods else 2))
