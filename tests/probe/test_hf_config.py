@@ -99,3 +99,13 @@ def test_shrink_keeps_the_relations_config_classes_check():
 
 def test_a_model_built_for_top_1_routing_keeps_it():
     assert shrink({"hidden_size": 2048, "num_experts": 16, "num_experts_per_tok": 1})["num_experts_per_tok"] == 1
+
+
+def test_a_config_validators_two_line_error_keeps_its_cause_on_the_one_line():
+    from archclass.probe.hf_config import first_line
+
+    error = ValueError("Class validation error for validator 'validate_architecture':\n    ValueError: x must be 0")
+    assert first_line(error) == (
+        "ValueError: Class validation error for validator 'validate_architecture': ValueError: x must be 0"
+    )
+    assert first_line(KeyError("full_attention")) == "KeyError: 'full_attention'"

@@ -318,8 +318,11 @@ def small_config(
 
 
 def first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0][:200] if text else ''}"
+    """The error in one line; where its first line only introduces the cause (a config validator's
+    "Class validation error for validator ...:"), the cause is joined to it."""
+    text = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    line = " ".join(text[:2]) if len(text) > 1 and text[0].endswith(":") else (text[0] if text else "")
+    return f"{type(error).__name__}: {line[:300]}"
 
 
 def is_fla_type(model_type: str) -> bool:
