@@ -62,7 +62,8 @@ FAMILIES = {
     "retnet": Family("retnet", {"num_heads": HEADS, "expand_k": 1.0, "expand_v": 1.0}, "retnet", {"n_heads": HEADS}),
     "linear_attn": Family(
         "linear_attn",
-        {"num_heads": HEADS, "expand_k": 1.0, "expand_v": 1.0, "attn_mode": "chunk"},
+        # elu + 1, the linear transformer's feature map, which the reference uses
+        {"num_heads": HEADS, "expand_k": 1.0, "expand_v": 1.0, "attn_mode": "chunk", "feature_map": "elu"},
         "linear-attention",
         {"n_heads": HEADS},
     ),
