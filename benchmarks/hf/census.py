@@ -13,7 +13,7 @@ import time
 import warnings
 from pathlib import Path
 
-from archclass.probe.hf import census
+from archclass.probe.hf_census import census
 
 
 def main() -> None:
@@ -32,9 +32,9 @@ def main() -> None:
     start = time.time()
     types = args.only.split(",") if args.only else None
     if args.fla_only:
-        from archclass.probe.hf import _is_fla_type, causal_lm_types
+        from archclass.probe.hf_config import causal_lm_types, is_fla_type
 
-        types = [t for t in causal_lm_types() if _is_fla_type(t)]
+        types = [t for t in causal_lm_types() if is_fla_type(t)]
     rows = census(
         types=types,
         workers=args.workers,

@@ -139,11 +139,12 @@ def _run_hf(
     lengths: list[int] | None, device: str, dtype: str, check: bool, json_: bool, out: Path | None,
 ) -> None:  # fmt: skip
     """`probe --hf`, `--hf-config` and `--hf-all`; with --json a failure is still a JSON object on stdout."""
-    from archclass.probe import hf, hf_report
+    from archclass.probe import hf, hf_census, hf_report
 
     try:
         if census:
-            rows: Any = hf.census(lengths=lengths or hf.DEFAULT_LENGTHS, progress=hf_report.census_progress(stderr))
+            progress = hf_report.census_progress(stderr)
+            rows: Any = hf_census.census(lengths=lengths or hf.DEFAULT_LENGTHS, progress=progress)
         else:
             rows = hf.probe_hf(
                 model_type or "", overrides=overrides, config_path=config, layers=layers,

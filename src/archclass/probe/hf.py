@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import json
 import math
 import re
 import time
@@ -23,52 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from archclass.errors import ArchclassError
-from archclass.probe.state import StateCount, count_state
-
-DEFAULT_LENGTHS = (64, 128, 256, 512)
-WIDTH = 64
-HEADS = 4
-HEAD_DIM = 16
-FFN = 128
-VOCAB = 512
-STATE = 8
-WINDOW = 24
-EXPERTS = 4
-
-_WIDTH_KEYS = ("hidden_size", "n_embd", "d_model", "model_dim", "embed_dim", "attention_hidden_size")
-_FFN_KEYS = ("intermediate_size", "ffn_dim", "n_inner", "d_ff", "ffn_hidden_size", "block_ff_dim")
-_SMALL_FFN_KEYS = ("moe_intermediate_size", "shared_expert_intermediate_size", "expert_intermediate_size")
-_HEAD_KEYS = (
-    "num_attention_heads",
-    "n_head",
-    "n_heads",
-    "num_heads",
-    "encoder_attention_heads",
-    "decoder_attention_heads",
+from archclass.probe.hf_config import (
+    DEFAULT_LENGTHS,
+    LAYER_KEYS,
+    PATTERN_KEYS,
+    REPORTED_KEYS,
+    VOCAB,
+    HFProbeError,
+    first_line,
+    import_transformers,
+    small_config,
 )
-_KV_KEYS = ("num_key_value_heads", "n_kv_heads", "num_kv_heads", "multi_query_group_num")
-_HEAD_DIM_KEYS = ("head_dim", "attention_head_dim", "kv_channels", "qk_head_dim")
-_WINDOW_KEYS = ("sliding_window", "attention_window_size", "window_size", "attention_chunk_size", "local_window_size")
-_STATE_KEYS = ("state_size", "mamba_d_state", "ssm_state_size", "d_state")
-_SSM_HEAD_KEYS = ("mamba_n_heads", "mamba_num_heads", "n_mamba_heads", "linear_num_value_heads", "linear_num_heads")
-_SSM_KEY_HEAD_KEYS = ("linear_num_key_heads",)
-_SSM_HEAD_DIM_KEYS = ("linear_key_head_dim", "linear_value_head_dim")
-_EXPERT_KEYS = ("num_experts", "num_local_experts", "n_routed_experts", "moe_num_experts")
-_EXPERT_TOPK_KEYS = ("num_experts_per_tok", "moe_topk", "num_experts_per_token")
-_LAYER_KEYS = ("num_hidden_layers", "n_layer", "n_layers", "num_layers", "decoder_layers")
-_POSITION_KEYS = ("max_position_embeddings", "n_positions", "n_ctx", "max_seq_len", "seq_length")
-_PATTERN_KEYS = ("layer_types", "layers_block_type", "block_types", "hybrid_override_pattern", "layers_block_types")
-_INDEX_LIST_KEYS = ("hybrid_layer_ids", "attn_layer_indices", "full_attn_idxs", "attn_layer_idx")
-_MLA = {"kv_lora_rank": 32, "q_lora_rank": 48, "qk_rope_head_dim": 8, "qk_nope_head_dim": 16, "v_head_dim": 16}
-_TOKEN_KEYS = ("pad_token_id", "bos_token_id", "eos_token_id", "decoder_start_token_id", "sep_token_id")
-
-
-class HFProbeError(ArchclassError):
-    """A model type that cannot be probed; `kind` says why: unknown, not-causal, build, cuda, transformers."""
-
-    def __init__(self, message: str, kind: str) -> None:
-        super().__init__(message)
-        self.kind = kind
+from archclass.probe.state import StateCount, count_state
 
 
 @dataclass
@@ -105,201 +70,6 @@ class HFResult:
         return asdict(self)
 
 
-def _transformers() -> Any:
-    try:
-        import transformers
-    except ModuleNotFoundError:
-        raise ArchclassError("probing transformers models needs transformers: pip install 'archclass[hf]'") from None
-    return transformers
-
-
-def causal_lm_types() -> list[str]:
-    """Every model type the installed transformers registers for AutoModelForCausalLM."""
-    _transformers()
-    _register_fla()
-    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING, MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
-
-    registered = {config.model_type for config in MODEL_FOR_CAUSAL_LM_MAPPING._extra_content}
-    return sorted(set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES) | registered)
-
-
-def _period(pattern: Sequence[Any]) -> int:
-    """Layers up to and including the first of each kind: keeps every kind and the leading ratio."""
-    firsts: dict[Any, int] = {}
-    for index, kind in enumerate(pattern):
-        firsts.setdefault(json.dumps(kind, sort_keys=True, default=str), index)
-    return max(firsts.values()) + 1 if firsts else 1
-
-
-def _layer_count(values: Mapping[str, Any], per_kind: int | None) -> tuple[int, dict[str, Any]]:
-    """Which layers to keep, and the pattern fields cut to them.
-
-    Where the config lists each layer's kind, keep the first PER_KIND layers of every kind (default: the
-    layers up to the first of each kind, which keeps the leading ratio); where it derives kinds from a
-    period (Jamba's attn_layer_period), keep PER_KIND periods (default one); otherwise PER_KIND layers.
-    """
-    changes: dict[str, Any] = {}
-    periods = [int(values[k]) for k in values if k.endswith("_layer_period") and isinstance(values[k], int)]
-    key = next((k for k in _PATTERN_KEYS if isinstance(values.get(k), (list, str)) and len(values[k]) > 1), None)
-    if key is not None:
-        pattern = list(values[key])
-        if per_kind is None:
-            selected = list(range(_period(pattern)))
-        else:
-            taken: dict[str, int] = {}
-            selected = []
-            for index, kind in enumerate(pattern):
-                name = json.dumps(kind, sort_keys=True, default=str)
-                if taken.get(name, 0) < per_kind:
-                    taken[name] = taken.get(name, 0) + 1
-                    selected.append(index)
-        kept = [pattern[i] for i in selected]
-        changes[key] = "".join(kept) if isinstance(values[key], str) else kept
-        for other in _PATTERN_KEYS:
-            if other != key and isinstance(values.get(other), list) and len(values[other]) == len(pattern):
-                changes[other] = [values[other][i] for i in selected]
-    else:
-        count = (math.lcm(*periods) if periods else 1) * (per_kind or (1 if periods else 2))
-        selected = list(range(count))
-    for name in _INDEX_LIST_KEYS:
-        indices = values.get(name)
-        if isinstance(indices, list):
-            changes[name] = [selected.index(i) for i in indices if i in selected]
-    return len(selected), changes
-
-
-def _set(values: dict[str, Any], keys: Sequence[str], new: Any, *, only_int: bool = True) -> None:
-    for key in keys:
-        if key in values and (not only_int or (isinstance(values[key], int) and not isinstance(values[key], bool))):
-            values[key] = new
-
-
-def shrink(values: Mapping[str, Any], layers: int | None = None) -> dict[str, Any]:
-    """A config dict made small, with its pattern of layer kinds, windows and ratios kept."""
-    small = dict(values)
-    for key, value in values.items():
-        if isinstance(value, dict) and any(k in value for k in _WIDTH_KEYS + _LAYER_KEYS):
-            small[key] = shrink(value, layers)  # a sub-model's config (text_config, decoder_config, ...)
-    heads_before = next((small[k] for k in _HEAD_KEYS if isinstance(small.get(k), int)), None)
-    kv_before = next((small[k] for k in _KV_KEYS if isinstance(small.get(k), int)), None)
-    _set(small, _WIDTH_KEYS, WIDTH)
-    _set(small, _FFN_KEYS, FFN)
-    _set(small, _SMALL_FFN_KEYS, FFN // 2)
-    _set(small, _HEAD_KEYS, HEADS)
-    if kv_before is not None:
-        kv = 1 if kv_before == 1 else (HEADS if heads_before in (None, kv_before) else HEADS // 2)
-        _set(small, _KV_KEYS, kv)
-    _set(small, _HEAD_DIM_KEYS, HEAD_DIM)
-    _set(small, ("vocab_size",), VOCAB)
-    for key in _WINDOW_KEYS:
-        if isinstance(small.get(key), int) and small[key] > 0:
-            small[key] = WINDOW
-    _set(small, _STATE_KEYS, STATE)
-    _set(small, _SSM_HEAD_KEYS, HEADS)
-    _set(small, _SSM_KEY_HEAD_KEYS, HEADS // 2)
-    _set(small, _SSM_HEAD_DIM_KEYS, HEAD_DIM)
-    _set(small, _EXPERT_KEYS, EXPERTS)
-    _set(small, _EXPERT_TOPK_KEYS, 2)
-    _set(small, ("n_shared_experts", "num_shared_experts"), 1)
-    _set(small, ("n_group", "topk_group"), 1)
-    for key, value in _MLA.items():
-        _set(small, (key,), value)
-    expand = small.get("mamba_expand", small.get("expand"))
-    width_before = next((values[k] for k in _WIDTH_KEYS if isinstance(values.get(k), int)), None)
-    if (  # Mamba-2's heads tile the inner width exactly: keep num_heads * head_dim == expand * width
-        isinstance(expand, (int, float))
-        and isinstance(values.get("num_heads"), int)
-        and isinstance(values.get("head_dim"), int)
-        and width_before is not None
-        and values["num_heads"] * values["head_dim"] == expand * width_before
-    ):
-        small["head_dim"] = int(expand * WIDTH) // small["num_heads"]
-    for key in ("mamba_d_head", "mamba_head_dim"):
-        if isinstance(small.get(key), int) and isinstance(expand, (int, float)):
-            small[key] = int(expand * WIDTH) // HEADS
-    if isinstance(small.get("time_step_rank"), int):
-        small["time_step_rank"] = 8
-    _set(small, _POSITION_KEYS, 8192)
-    for key in _TOKEN_KEYS:
-        if isinstance(small.get(key), int) and small[key] >= VOCAB:
-            small[key] = min(small[key], VOCAB - 1) % VOCAB
-    keep, pattern = _layer_count(small, layers)
-    _set(small, _LAYER_KEYS, keep)
-    small.update(pattern)
-    return small
-
-
-def _apply_overrides(values: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    for key, value in overrides.items():
-        if key not in values:
-            close = [k for k in values if key.replace("_", "") in k.replace("_", "")][:5]
-            hint = f"; fields with a similar name: {', '.join(close)}" if close else ""
-            raise ArchclassError(f"--kw {key}: the config has no field {key!r}{hint}")
-        values[key] = value
-    return values
-
-
-def small_config(
-    model_type: str,
-    overrides: Mapping[str, Any] | None = None,
-    config_path: Path | None = None,
-    layers: int | None = None,
-) -> Any:
-    """The config of MODEL_TYPE (or of the config.json at CONFIG_PATH), shrunk unless it is a real one."""
-    transformers = _transformers()
-    types = causal_lm_types()
-    if config_path is not None:
-        try:
-            values = json.loads(Path(config_path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise HFProbeError(f"{config_path}: not a readable config.json ({error})", "config") from None
-        if not isinstance(values, dict) or "model_type" not in values:
-            raise HFProbeError(f"{config_path}: a config.json needs a 'model_type' field", "config")
-        model_type = values["model_type"]
-    if model_type not in types and model_type in _fla_types():
-        raise HFProbeError(
-            f"{model_type!r} is a flash-linear-attention model type: fla's triton kernels need a GPU; install "
-            "flash-linear-attention there and probe with --device cuda",
-            "cuda",
-        )
-    if model_type not in types:
-        import difflib
-
-        close = difflib.get_close_matches(model_type, types, n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; 'archclass probe --hf-all' lists them"
-        raise HFProbeError(
-            f"{model_type!r} is not a causal-LM model type of transformers {transformers.__version__}{hint}", "unknown"
-        )
-    base = transformers.AutoConfig.for_model(model_type)
-    if config_path is None:
-        values = shrink(base.to_dict(), layers)
-    else:
-        values = {**base.to_dict(), **values}
-        if layers is not None:
-            count, pattern = _layer_count(values, layers)
-            _set(values, _LAYER_KEYS, count)
-            values.update(pattern)
-    values = _apply_overrides(values, overrides or {})
-    values.pop("transformers_version", None)
-    try:
-        config = type(base).from_dict(values)
-    except Exception as error:  # a config class's own consistency checks
-        raise HFProbeError(
-            f"{model_type}: the small config is refused by transformers: {_first_line(error)}", "build"
-        ) from None
-    if getattr(config, "is_encoder_decoder", False):
-        config.is_encoder_decoder = False
-    if hasattr(config, "is_decoder"):
-        config.is_decoder = True
-    config.use_cache = True
-    return config
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0][:200] if text else ''}"
-
-
 def _cache_argument(model: Any) -> str:
     parameters = inspect.signature(model.forward).parameters
     for name in ("cache", "past_key_values", "cache_params", "state"):
@@ -317,7 +87,7 @@ def _cache_of(output: Any) -> Any:
 
 
 def _layer_kinds(config: Any, count: int) -> list[str]:
-    for key in _PATTERN_KEYS:
+    for key in PATTERN_KEYS:
         pattern = getattr(config, key, None)
         if isinstance(pattern, (list, str)) and len(pattern) >= count:
             return [str(kind) for kind in list(pattern)[:count]]
@@ -386,7 +156,7 @@ def probe_hf(
     CUDA graph where the model supports it (else eagerly, and the result says which), beside the memory
     floor: the bytes the step must read (state and weights) over the measured copy bandwidth.
     """
-    transformers = _transformers()
+    transformers = import_transformers()
     import torch
 
     from archclass.classifier import classify_facts
@@ -408,9 +178,7 @@ def probe_hf(
         torch.manual_seed(0)
         model = transformers.AutoModelForCausalLM.from_config(config).to(device=device, dtype=torch_dtype).eval()
     except Exception as error:
-        text = _first_line(error)
-        kind = "cuda" if re.search(r"cuda|triton|kernel|flash_attn|mamba_ssm|causal_conv1d", text, re.I) else "build"
-        raise HFProbeError(f"{model_type}: cannot build the model small: {text}", kind) from None
+        raise _build_error(transformers, model_type, error) from None
     _refuse_fla_on_cpu(model, device)
     runner = _Runner(model, getattr(config, "vocab_size", VOCAB), device)
     parameters = sum(p.numel() for p in model.parameters())
@@ -458,8 +226,16 @@ def probe_hf(
                 "memory",
             ) from None
         except Exception as error:
+            if "only contain LinearAttention layers" in str(error):
+                # The small config keeps every layer kind of the default, so the default has no attention
+                # layer either, and transformers' mask code asks an attention layer for the length.
+                raise HFProbeError(
+                    f"{model_type}: transformers cannot run its default config, which has no attention layer: "
+                    f"{first_line(error)}",
+                    "transformers-default",
+                ) from None
             raise HFProbeError(
-                f"{model_type}: transformers failed at T={length}: {_first_line(error)}", "transformers"
+                f"{model_type}: transformers failed at T={length}: {first_line(error)}", "transformers"
             ) from None
         counts.append(count)
         notes.extend(n for n in count.notes if n not in notes)
@@ -483,7 +259,7 @@ def probe_hf(
     placement = "".join(v for k, v in (("efficient", "E"), ("compact", "C"), ("recall", "R")) if flags[k]) or "none"
     return HFResult(
         model_type=model_type,
-        config={k: v for k, v in config.to_dict().items() if _interesting(k)},
+        config={k: v for k, v in config.to_dict().items() if k in REPORTED_KEYS},
         layers=_layers_of(config),
         layer_kinds=kinds,
         lengths=list(sorted(lengths)),
@@ -522,9 +298,7 @@ def _refuse_if_large(transformers: Any, config: Any, model_type: str) -> None:
         with torch.device("meta"):
             skeleton = transformers.AutoModelForCausalLM.from_config(config)
     except Exception as error:
-        text = _first_line(error)
-        kind = "cuda" if re.search(r"cuda|triton|flash_attn|mamba_ssm|causal_conv1d", text, re.I) else "build"
-        raise HFProbeError(f"{model_type}: cannot build the model small: {text}", kind) from None
+        raise _build_error(transformers, model_type, error) from None
     count = sum(p.numel() for p in skeleton.parameters())
     if count > MAX_SMALL_PARAMETERS:
         raise HFProbeError(
@@ -532,6 +306,30 @@ def _refuse_if_large(transformers: Any, config: Any, model_type: str) -> None:
             "(a size field archclass does not know; set it with --kw)",
             "build",
         )
+
+
+def _build_error(transformers: Any, model_type: str, error: BaseException) -> HFProbeError:
+    """Why the small model would not build: a missing GPU kernel or library, transformers failing on its
+    own default config too (tried on the meta device, which takes no memory), or the shrinking."""
+    import torch
+
+    text = first_line(error)
+    if re.search(r"cuda|triton|flash_attn|mamba_ssm|causal_conv1d", text, re.I):
+        return HFProbeError(f"{model_type}: cannot build the model small: {text}", "cuda")
+    if isinstance(error, ImportError):
+        return HFProbeError(f"{model_type}: needs a library that is not installed: {text}", "library")
+    try:
+        default = transformers.AutoConfig.for_model(model_type)
+        if hasattr(default, "is_decoder"):
+            default.is_decoder = True  # as the small config is: a causal LM head may require it
+        with torch.device("meta"):
+            transformers.AutoModelForCausalLM.from_config(default)
+    except Exception as default_error:
+        return HFProbeError(
+            f"{model_type}: transformers cannot build its own default config either: {first_line(default_error)}",
+            "transformers-default",
+        )
+    return HFProbeError(f"{model_type}: cannot build the model small: {text}", "build")
 
 
 def _copy_bandwidth(device: str) -> float | None:
@@ -570,7 +368,7 @@ def _time_cuda(runner: _Runner, config: Any, cache: Any, length: int, repeats: i
         raise
     except Exception as error:  # the model has no static cache, or its step cannot be captured
         private = copy.deepcopy(cache)
-        note = f"eager, dynamic cache (no CUDA graph: {_first_line(error)[:80]})"
+        note = f"eager, dynamic cache (no CUDA graph: {first_line(error)[:80]})"
         return statistics.median(_cuda_events(lambda: runner.step(copy.deepcopy(private), length), repeats)), note
 
 
@@ -610,71 +408,8 @@ def _cuda_events(run: Callable[[], Any], repeats: int) -> list[float]:
     return times
 
 
-def _cuda_present() -> bool:
-    """Whether a GPU is there, asked without initialising CUDA in this (forking) process."""
-    import torch
-
-    return bool(torch.cuda.device_count()) if hasattr(torch.cuda, "device_count") else False
-
-
-def _is_fla_type(model_type: str) -> bool:
-    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING
-
-    return any(
-        config.model_type == model_type and model.__module__.startswith("fla.")
-        for config, model in MODEL_FOR_CAUSAL_LM_MAPPING._extra_content.items()
-    )
-
-
-def _fla_types() -> set[str]:
-    """fla model types the registry maps, known without importing fla (which needs triton and a GPU)."""
-    from archclass.registry import load_registry
-
-    return {t for e in load_registry(full_check=False) for t in (e.implementations or {}).get("fla", [])}
-
-
-def _register_fla() -> None:
-    """flash-linear-attention registers its model types with transformers' Auto classes on import."""
-    import importlib.util
-
-    if importlib.util.find_spec("fla") is None:
-        return
-    try:
-        import fla.models  # noqa: F401
-    except Exception:  # fla present but unusable here (e.g. no triton driver): its types stay unknown
-        return
-
-
-def _refuse_fla_on_cpu(model: Any, device: str) -> None:
-    if device == "cpu" and type(model).__module__.startswith("fla."):
-        raise HFProbeError(
-            f"{type(model).__name__} is a flash-linear-attention model: its triton kernels need a GPU; "
-            "probe it with --device cuda",
-            "cuda",
-        )
-
-
 def _layers_of(config: Any) -> int:
-    return next((int(getattr(config, k)) for k in _LAYER_KEYS if isinstance(getattr(config, k, None), int)), 1)
-
-
-def _interesting(key: str) -> bool:
-    return (
-        any(
-            key in keys
-            for keys in (
-                _WIDTH_KEYS,
-                _HEAD_KEYS,
-                _KV_KEYS,
-                _HEAD_DIM_KEYS,
-                _WINDOW_KEYS,
-                _STATE_KEYS,
-                _LAYER_KEYS,
-                _PATTERN_KEYS,
-            )
-        )
-        or key == "model_type"
-    )
+    return next((int(getattr(config, k)) for k in LAYER_KEYS if isinstance(getattr(config, k, None), int)), 1)
 
 
 def _check_decode(runner: _Runner, output: Any, length: int, model_type: str) -> None:
@@ -693,158 +428,10 @@ def _check_decode(runner: _Runner, output: Any, length: int, model_type: str) ->
         )
 
 
-Progress = Callable[[str], None]
-
-
-#: Seconds one model type may take in the census before it is recorded as timed out.
-CENSUS_TIMEOUT = 60.0
-
-
-def _probe_in_child(model_type: str, lengths: Sequence[int], sender: Any, device: str) -> None:
-    import torch
-
-    torch.set_num_threads(1)
-    if device == "auto":  # on a GPU machine fla's kernels (which transformers also calls) need the GPU
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        result = probe_hf(model_type, lengths=lengths, device=device, time_steps=False)
-        sender.send(("ok", result.as_dict()))
-    except HFProbeError as error:
-        sender.send(("error", (str(error), error.kind)))
-    except BaseException as error:  # transformers itself failed in a way probe_hf does not expect
-        sender.send(("error", (f"{model_type}: transformers failed: {_first_line(error)}", "transformers")))
-
-
-class _Child:
-    """One model type probed in a forked process, so that a model that hangs or exhausts memory cannot
-    stop the census; the parent has imported torch and transformers, so a fork starts at once."""
-
-    def __init__(self, model_type: str, lengths: Sequence[int], device: str) -> None:
-        import multiprocessing
-
-        # A forked child cannot use CUDA once the parent has touched it (fla's import may have), so a
-        # model type bound for the GPU gets a fresh interpreter.
-        gpu = device == "auto" and _cuda_present()
-        context: Any = multiprocessing.get_context("spawn" if gpu else "fork")
-        self.model_type = model_type
-        self.receiver, sender = context.Pipe(duplex=False)
-        arguments = (model_type, lengths, sender, device)
-        self.process = context.Process(target=_probe_in_child, args=arguments, daemon=True)
-        self.process.start()
-        sender.close()
-        self.started = time.monotonic()
-
-    def outcome(self) -> tuple[str, Any]:
-        try:
-            outcome: tuple[str, Any] = self.receiver.recv()
-        except EOFError:
-            self.process.join(5)
-            outcome = (
-                "error",
-                (
-                    f"{self.model_type}: the probe process died (exit code {self.process.exitcode}), "
-                    "e.g. out of memory",
-                    "crash",
-                ),
-            )
-        self.stop()
-        return outcome
-
-    def stop(self) -> None:
-        self.process.join(1)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join()
-        self.receiver.close()
-
-
-def census(
-    registry: Any = None,
-    types: Sequence[str] | None = None,
-    progress: Progress | None = None,
-    lengths: Sequence[int] = DEFAULT_LENGTHS,
-    timeout: float = CENSUS_TIMEOUT,
-    workers: int | None = None,
-    device: str = "cpu",
-) -> list[dict[str, Any]]:
-    """Every causal-LM model type classified, or given a one-line reason; compared with the registry.
-
-    Model types run in forked processes, WORKERS at a time (default: one per CPU core), each with
-    TIMEOUT seconds."""
-    import os
-    from multiprocessing.connection import wait
-
-    import torch  # noqa: F401  (imported here once, so that every forked child shares it)
-
-    from archclass.registry import load_registry
-
-    _transformers()
-    registry = registry or load_registry()
-    owners = _implementation_owners(registry)
-    pending = list(types or causal_lm_types())
-    outcomes: dict[str, tuple[str, Any]] = {}
-    running: list[_Child] = []
-    limit = max(1, workers or os.cpu_count() or 1)
-    while pending or running:
-        while pending and len(running) < limit:
-            running.append(_Child(pending.pop(0), lengths, device))
-        ready = wait([child.receiver for child in running], timeout=1.0)
-        for child in list(running):
-            late = time.monotonic() - child.started > timeout
-            if child.receiver in ready or late:
-                running.remove(child)
-                if child.receiver in ready:
-                    outcomes[child.model_type] = child.outcome()
-                else:
-                    child.stop()
-                    outcomes[child.model_type] = (
-                        "error",
-                        (f"{child.model_type}: timed out after {timeout:.0f} s", "timeout"),
-                    )
-                if progress:
-                    progress(child.model_type)
-    return [_census_row(t, outcomes[t], owners.get(t), registry) for t in (types or causal_lm_types())]
-
-
-def _census_row(model_type: str, outcome: tuple[str, Any], registry_id: str | None, registry: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "model_type": model_type,
-        "placement": None,
-        "error": None,
-        "error_kind": None,
-        "registry_id": registry_id,
-        "registry_placement": None,
-        "agrees": None,
-    }
-    status, payload = outcome
-    if status == "ok":
-        row.update(
-            placement=payload["placement"],
-            state_growth=payload["state_growth"],
-            compute_growth=payload["compute_growth"],
-            layer_kinds=sorted(set(payload["layer_kinds"])),
-            cache_class=payload["cache_class"],
-            state_scalars=payload["state_scalars"],
-            lengths=payload["lengths"],
+def _refuse_fla_on_cpu(model: Any, device: str) -> None:
+    if device == "cpu" and type(model).__module__.startswith("fla."):
+        raise HFProbeError(
+            f"{type(model).__name__} is a flash-linear-attention model: its triton kernels need a GPU; "
+            "probe it with --device cuda",
+            "cuda",
         )
-    else:
-        row.update(error=payload[0], error_kind=payload[1])
-    if registry_id:
-        row["registry_placement"] = _declared_placement(registry, registry_id)
-        if row["placement"] is not None:
-            row["agrees"] = row["placement"] == row["registry_placement"]
-    return row
-
-
-def _declared_placement(registry: Any, arch_id: str) -> str:
-    from archclass.classifier import classify_entry
-
-    return classify_entry(registry.get(arch_id), registry).placement
-
-
-def _implementation_owners(registry: Any) -> dict[str, str]:
-    owners: dict[str, str] = {}
-    for entry in registry:
-        for model_type in (getattr(entry, "implementations", None) or {}).get("transformers", []):
-            owners[model_type] = entry.id
-    return owners
