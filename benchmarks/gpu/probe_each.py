@@ -20,8 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-FIRST = ["softmax-attention", "gqa", "mqa", "mla", "memorizing-transformers", "native-sparse-attention",
-         "log-linear-attention", "hyena", "jamba", "samba", "h2o", "sliding-window-attention", "streamingllm"]  # fmt: skip
+FIRST = [
+    "softmax-attention", "gqa", "mqa", "mla", "memorizing-transformers", "native-sparse-attention",
+    "log-linear-attention", "hyena", "jamba", "samba", "h2o", "sliding-window-attention", "streamingllm",
+]  # fmt: skip
 
 
 class TargetTimeout(Exception):
