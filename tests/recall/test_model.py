@@ -32,3 +32,16 @@ def test_mixer_keywords_reach_only_the_families_that_take_them():
     assert samba.blocks[0].mixer.layers[0].chunk == 4  # the Mamba layer took chunk_size
     assert len(attention.blocks) == 3
     assert all(type(block.mixer).__name__ == "SoftmaxAttention" for block in attention.blocks)
+
+
+def test_scored_positions_get_the_logits_the_full_forward_gives_them():
+    import torch
+
+    torch.manual_seed(0)
+    model = RecallLM(catalog()["linear-attention"], vocab_size=40, d_model=16).eval()
+    tokens = torch.randint(0, 40, (3, 24))
+    scored = torch.rand(3, 24) < 0.3
+    with torch.no_grad():
+        full, only = model(tokens), model(tokens, scored)
+    assert only.shape == (int(scored.sum()), 40)
+    torch.testing.assert_close(only, full[scored])

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from archclass.recall import published
+from archclass.recall.printing import training_line as describe
 
 
 def calibration_configs(
@@ -35,20 +35,6 @@ def calibration_configs(
                     )
                 )  # fmt: skip
     return configs
-
-
-def describe(run: dict[str, Any]) -> str:
-    """One line: what was trained, how fast, when it left the plateau, accuracy per K."""
-    plateau = run.get("plateau_step")
-    left = f"left plateau at step {plateau}" if plateau else "never left the plateau"
-    accuracy = " ".join(f"{k}:{a:.2f}" for k, a in sorted(run["accuracy"].items(), key=lambda item: int(item[0])))
-    losses = [h["loss"] for h in run.get("history", [])]
-    return (
-        f"{run['arch']:<18} d={run['d_model']:<4} V={run['vocab']:<5} lr={run['lr']:<7g} "
-        f"{run['tokens_per_second']:>12,.0f} tok/s  steps {run['steps_run']:>5}  {left:<28} "
-        f"final loss {losses[-1] if losses else math.nan:.3f} (ln V {math.log(run['vocab']):.2f})  "
-        f"capacity {run['capacity']}  acc by K {accuracy}"
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         print(describe(run), flush=True)
 
     print(f"calibration: {len(configs)} runs at once, {args.seconds:g} s of training each", flush=True)
-    runs = run_configs([replace(c) for c in configs], workers=len(configs), progress=finished)
+    runs = run_configs([replace(c) for c in configs], workers=len(configs), progress=finished, keep_going=True)
     print("\nsummary (sorted):")
     for run in sorted(runs, key=lambda r: (r["vocab"], r["arch"], r["lr"])):
         print(describe(run))

@@ -20,7 +20,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from archclass.osp import prefill, state_bytes, state_scalars
+from archclass.osp import copy_state, prefill, state_bytes, state_scalars
+from archclass.probe.state_size import StateMeter, find_buffers
 from archclass.reference import ReferenceSpec, build
 from archclass.reference.short_conv import ShortConv
 
@@ -71,11 +72,14 @@ class RecallLM(nn.Module):
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size, bias=False)
 
-    def forward(self, tokens: Tensor) -> Tensor:
+    def forward(self, tokens: Tensor, scored: Tensor | None = None) -> Tensor:
+        """Logits (batch, T, vocab), or with `scored` (a bool mask like tokens) only at the scored
+        positions, (n_scored, vocab): MQAR scores a few query positions a sequence, and logits at every
+        position of a batch of 256 sequences of 1,024 tokens over V = 8,192 are 8.6 GB in float32."""
         x = self.embed(tokens)
         for block in self.blocks:
             x = block(x)
-        return self.head(self.norm(x))
+        return self.head(self.norm(x if scored is None else x[scored]))
 
     @torch.no_grad()
     def state_after(self, tokens: Tensor) -> tuple[int, int]:
@@ -94,8 +98,20 @@ class RecallLM(nn.Module):
                 scalars += state_scalars(buffer)
                 total_bytes += state_bytes(buffer)
             y, state = prefill(block.mixer, h)  # type: ignore[arg-type]
-            scalars += state_scalars(state)
-            total_bytes += state_bytes(state)
+            counted, nbytes = _meter(block.mixer, h).measure(state)
+            scalars += counted
+            total_bytes += nbytes
             x = x + y
             x = x + block.mlp(block.norm2(x))
         return scalars, total_bytes
+
+
+def _meter(mixer: nn.Module, h: Tensor, steps: int = 8) -> StateMeter:
+    """How to count the mixer's state: a cache kept in a buffer with spare slots (attention's) counts
+    only its filled slots, found, as the probe finds them, from the states of the mixer's first steps."""
+    state = mixer.init_state(1)  # type: ignore[operator]
+    observations = [copy_state(state)]
+    for t in range(min(steps, h.shape[1])):
+        _, state = mixer.step(h[:, t], copy_state(state))  # type: ignore[operator]
+        observations.append(copy_state(state))
+    return StateMeter(find_buffers(observations))

@@ -3,6 +3,7 @@ bound check. Rich is imported only by the bar; nothing here imports torch."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -53,4 +54,20 @@ def violations_message(violations: list[str]) -> str | None:
         return None
     return "measured capacity above the bound (a bug in the state count, the bound or the task): " + "; ".join(
         violations
+    )
+
+
+def training_line(run: dict[str, Any]) -> str:
+    """One line: what was trained, how fast, when it left the plateau, accuracy per K."""
+    if "error" in run:
+        return f"{run['arch']:<18} d={run['d_model']:<4} V={run['vocab']:<5} lr={run['lr']:<7g} failed: {run['error']}"
+    plateau = run.get("plateau_step")
+    left = f"left plateau at step {plateau}" if plateau else "never left the plateau"
+    accuracy = " ".join(f"{k}:{a:.2f}" for k, a in sorted(run["accuracy"].items(), key=lambda item: int(item[0])))
+    losses = [h["loss"] for h in run.get("history", [])]
+    return (
+        f"{run['arch']:<18} d={run['d_model']:<4} V={run['vocab']:<5} lr={run['lr']:<7g} "
+        f"{run['tokens_per_second']:>12,.0f} tok/s  steps {run['steps_run']:>5}  {left:<28} "
+        f"final loss {losses[-1] if losses else math.nan:.3f} (ln V {math.log(run['vocab']):.2f})  "
+        f"capacity {run['capacity']}  acc by K {accuracy}"
     )

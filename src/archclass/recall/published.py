@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from archclass.errors import ArchclassError
+from archclass.recall.printing import training_line as describe
 
 TRAIN_MIX: tuple[tuple[int, int, float], ...] = (
     (64, 4, 100_000),
@@ -160,12 +161,6 @@ def train_into(configs: list[Any], out: Path, resume: Path | None, workers: int 
     if todo:
         run_configs(todo, workers=workers or len(todo), progress=finished)
     return len(todo)
-
-
-def describe(run: dict[str, Any]) -> str:
-    from archclass.recall.calibrate import describe as line
-
-    return line(run)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -143,8 +143,12 @@ def run_configs(
     workers: int = 1,
     progress: Callable[[dict[str, Any]], None] | None = None,
     verbose: bool = False,
+    keep_going: bool = False,
 ) -> list[dict[str, Any]]:
-    """Train every configuration; several at once on one device when workers > 1 (spawned processes)."""
+    """Train every configuration; several at once on one device when workers > 1 (spawned processes).
+
+    keep_going: a run that fails (out of memory when many share a GPU) becomes a record of its settings
+    with an "error" key, instead of stopping the others."""
     results: list[dict[str, Any]] = []
     if workers <= 1:
         for config in configs:
@@ -158,9 +162,15 @@ def run_configs(
 
     os.environ["ARCHCLASS_WORKERS"] = str(workers)
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(_run_one, config, verbose) for config in configs]
+        futures = {pool.submit(_run_one, config, verbose): config for config in configs}
         for future in as_completed(futures):
-            result = future.result()
+            try:
+                result = future.result()
+            except Exception as error:
+                if not keep_going:
+                    raise
+                config = futures[future]
+                result = {**asdict(config), "error": f"{type(error).__name__}: {str(error).splitlines()[0]}"}
             results.append(result)
             if progress:
                 progress(result)

@@ -145,14 +145,14 @@ def evaluate(
         total = torch.zeros((), device=config.device)
         for start in range(0, sequences, config.batch_size):
             chunk = slice(start, start + config.batch_size)
-            with _autocast(config):
-                logits = model(data.inputs[chunk])
             mask = data.targets[chunk] != IGNORE
-            hits = (logits.argmax(-1) == data.targets[chunk]) & mask
+            with _autocast(config):
+                logits = model(data.inputs[chunk], mask)
+            hits = logits.argmax(-1) == data.targets[chunk][mask]
             correct += hits.sum()
             total += mask.sum()
             bucket = torch.bucketize(data.distances[chunk][mask], buckets, right=True) - 1
-            hits_by_bucket.index_add_(0, bucket, hits[mask].float())
+            hits_by_bucket.index_add_(0, bucket, hits.float())
             counts_by_bucket.index_add_(0, bucket, torch.ones_like(bucket, dtype=torch.float))
         per_k[pairs] = (correct, total)
     model.train()
@@ -228,9 +228,10 @@ def train(spec: ReferenceSpec, config: TrainConfig, log: Callable[[str], None] |
     diverged = False
     for step in range(config.steps):
         batch = batches(step)
+        scored = batch.targets != IGNORE
         with _autocast(config):
-            logits = forward(batch.inputs)
-        loss = F.cross_entropy(logits.float().flatten(0, 1), batch.targets.flatten(), ignore_index=IGNORE)
+            logits = forward(batch.inputs, scored)
+        loss = F.cross_entropy(logits.float(), batch.targets[scored])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
