@@ -40,6 +40,7 @@ def main() -> int:
     parser.add_argument("--lengths", default="1024,8192,16384,32768,65536,131072")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sampled", type=int, default=4, help="seeded positions counted beyond the windows")
+    parser.add_argument("--count-budget", type=int, default=300, help="operations counted at every position")
     parser.add_argument("--per-target", type=int, default=40, help="seconds one reference may take")
     parser.add_argument("--deadline", type=float, default=330, help="start no reference after this many seconds")
     parser.add_argument("--size", default=None)
@@ -50,6 +51,7 @@ def main() -> int:
 
     from archclass.errors import ArchclassError
     from archclass.probe import probe_targets
+    from archclass.probe.runner import CostScan
     from archclass.reference import catalog
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -68,7 +70,7 @@ def main() -> int:
         try:
             found = probe_targets(
                 [name], device=args.device, lengths=lengths, repeats=args.repeats, size=args.size,
-                sampled_positions=args.sampled,
+                scan=CostScan(budget=args.count_budget, sampled=args.sampled),
             )[0].as_dict()  # fmt: skip
             outcome = "ok"
         except TargetTimeout:

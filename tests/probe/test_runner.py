@@ -225,14 +225,16 @@ def test_a_cost_that_peaks_between_the_lengths_is_counted():
     assert result.fit["state"].growth == "constant"
 
 
-def test_beyond_the_count_budget_seeded_positions_across_the_range_are_counted(monkeypatch):
-    from archclass.probe import runner
+def test_beyond_the_count_budget_seeded_positions_across_the_range_are_counted():
+    from archclass.probe.runner import CostScan
 
     from .stand_ins import CarryChain
 
-    monkeypatch.setattr(runner, "COUNT_BUDGET", 200)
     lengths = [128, 256, 512, 1024, 2048]
-    result = probe_module(CarryChain(4, busy=(600, 900)), label="busy", d_model=4, lengths=lengths, repeats=1)
+    result = probe_module(
+        CarryChain(4, busy=(600, 900)), label="busy", d_model=4, lengths=lengths, repeats=1, scan=CostScan(budget=200)
+    )
+    assert "count budget of 200 operations" in result.cost_positions["rule"]
     counted = result.cost_positions["positions"]
     assert "seeded positions spread log-uniformly" in result.cost_positions["rule"]
     assert result.cost_positions["count"] == len(counted) + counted[0]

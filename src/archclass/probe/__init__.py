@@ -43,7 +43,7 @@ def probe_targets(
     check: bool = True,
     registry: Any = None,
     seed: int = 0,
-    sampled_positions: int | None = None,
+    scan: Any = None,
     progress: Callable[[str, int], None] | None = None,
 ) -> list[ProbeResult]:
     """Check and measure each target at each length; a reference's result is compared with its registry
@@ -55,9 +55,9 @@ def probe_targets(
     default tiny on CPU, llama-3-8b on CUDA. d_model and kwargs override it. lengths default to
     128..2048 on CPU, 1k..64k on CUDA. dtype: a torch dtype or its name; default bfloat16 on CUDA,
     float32 on CPU. check=False skips the check of step against forward and
-    prefill. sampled_positions: how many seeded positions, beyond the windows before each length, have
-    their step counted once the count budget is spent (default 64; fewer trades the scan's guard against
-    aliasing for time, which a GPU timing run may do since the counts do not depend on the device).
+    prefill. scan: a runner.CostScan, which positions have their step counted (default: every position
+    while 30,000 operations last, then the windows before each length and 64 seeded positions; a GPU
+    timing run may count fewer, since the counts do not depend on the device).
     progress(label, length) is called after each measured length.
     """
     import torch
@@ -95,7 +95,7 @@ def probe_targets(
                 check=check,
                 seed=seed,
                 progress=_reporter(progress, chosen.label),
-                **({} if sampled_positions is None else {"sampled_positions": sampled_positions}),
+                **({} if scan is None else {"scan": scan}),
             )
         except ArchclassError:
             raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -38,6 +39,17 @@ before each length and at SAMPLED_POSITIONS seeded positions spread log-uniforml
 range, so a cost that peaks away from the lengths can still be seen. The budget counts operations, not
 seconds, so which positions are counted does not depend on the machine."""
 SAMPLED_POSITIONS = 64
+
+
+@dataclass(frozen=True)
+class CostScan:
+    """Which positions have their step counted: every one while the count budget lasts, then the windows
+    before each length and `sampled` seeded positions. The counts do not depend on the device, so a GPU
+    timing run may count fewer positions (counting a d_model 4096 step on CUDA costs ~10 ms) and leave
+    the guard against aliasing to the CPU run."""
+
+    budget: int = COUNT_BUDGET
+    sampled: int = SAMPLED_POSITIONS
 
 
 def default_lengths(device: str) -> list[int]:
@@ -172,7 +184,7 @@ def probe_module(
     check: bool = True,
     progress: Callable[[int], None] | None = None,
     seed: int = 0,
-    sampled_positions: int = SAMPLED_POSITIONS,
+    scan: CostScan = CostScan(),
 ) -> ProbeResult:
     """Check `model`, then measure it at each length; classify E and C from the exact counts."""
     lengths = validate_settings(lengths, d_model, repeats)
@@ -195,9 +207,7 @@ def probe_module(
             if left_out:
                 conformance.notes.append(left_out)
             x = torch.randn(1, lengths[-1] + 1, d_model, generator=generator).to(device=torch_device, dtype=dtype)
-            return _measure(
-                model, label, x, lengths, conformance, dict(kwargs or {}), repeats, progress, seed, sampled_positions
-            )
+            return _measure(model, label, x, lengths, conformance, dict(kwargs or {}), repeats, progress, seed, scan)
     except torch.OutOfMemoryError:
         raise ArchclassError(f"{label}: out of memory on {device}; give shorter --lengths") from None
     finally:
@@ -225,7 +235,7 @@ def _measure(
     repeats: int,
     progress: Callable[[int], None] | None,
     seed: int,
-    sampled: int = SAMPLED_POSITIONS,
+    scan: CostScan = CostScan(),
 ) -> ProbeResult:
     bandwidth = copy_bandwidth(x.device) if x.is_cuda else None
     weights = parameter_bytes(model)
@@ -240,9 +250,9 @@ def _measure(
         counted = dense or position in sparse
         flops, nbytes, ops = walk.count() if counted else (0, 0, 0)
         operations += ops if dense else 0
-        if dense and operations > COUNT_BUDGET and position < lengths[-1]:
+        if dense and operations > scan.budget and position < lengths[-1]:
             dense_until = position
-            sparse = sparse_positions(lengths, position, seed, sampled)
+            sparse = sparse_positions(lengths, position, seed, scan.sampled)
         if position in length_set:
             measurements.append(_measurement(walk, position, flops, nbytes, repeats, bandwidth, weights))
             if progress:
@@ -261,8 +271,8 @@ def _measure(
         result.cost_positions = {"rule": "every position", "count": lengths[-1] + 1}
     else:
         rule = (
-            f"every position up to {dense_until} (the count budget of {COUNT_BUDGET:,} operations), then the "
-            f"{WINDOW} before each length and {sampled} seeded positions spread log-uniformly over "
+            f"every position up to {dense_until} (the count budget of {scan.budget:,} operations), then the "
+            f"{WINDOW} before each length and {scan.sampled} seeded positions spread log-uniformly over "
             f"{dense_until + 1}..{lengths[-1]} (seed {seed})"
         )
         result.cost_positions = {"rule": rule, "count": dense_until + 1 + len(sparse), "positions": sparse}
