@@ -45,3 +45,15 @@ def test_scored_positions_get_the_logits_the_full_forward_gives_them():
         full, only = model(tokens), model(tokens, scored)
     assert only.shape == (int(scored.sum()), 40)
     torch.testing.assert_close(only, full[scored])
+
+
+def test_the_output_head_scores_a_token_by_its_own_embedding():
+    # Tied weights (Zoology's): answering a query is copying the value's embedding to the query
+    # position; an untied head left even attention on the first plateau at V = 1,024.
+    vocab, d = 50, 16
+    model = RecallLM(catalog()["softmax-attention"], vocab, d)
+    hidden = model.embed.weight[7].detach().clone()[None]
+    scores = model.head(hidden)[0]
+    assert scores.argmax().item() == 7
+    untied = sum(p.numel() for p in RecallLM(catalog()["softmax-attention"], vocab + 1, d).parameters())
+    assert untied - sum(p.numel() for p in model.parameters()) == d  # one more token costs one embedding row, not two
