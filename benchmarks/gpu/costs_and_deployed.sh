@@ -17,6 +17,8 @@ python3 -c 'import transformers, torch; print("transformers", transformers.__ver
   | tee "$OUT/versions.txt"
 
 if [ "$part" = probe ]; then
+  timeout 60 python3 -m pytest -q -x tests/reference -p no:cacheprovider -k "cuda and bfloat16" 2>&1 \
+    | tee "$OUT/probe/cuda_tests.log" | tail -3
   start=$(date +%s)
   timeout 480 python3 benchmarks/gpu/probe_each.py --out "$OUT/probe" --deadline 420 --per-target 40 --sampled 4 \
     --count-budget 300 --lengths 1024,8192,16384,32768,65536,131072 --repeats 5 2>&1 | tee "$OUT/probe/probe_cuda.log"
