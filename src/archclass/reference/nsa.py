@@ -135,7 +135,7 @@ class NativeSparseAttention(SoftmaxAttention):
         index = (chosen.unsqueeze(-1) * self.select_block + offsets).flatten(-2)  # (batch, heads, 1, tokens)
         visible = index <= n - 1
         index = index.clamp(max=n - 1).squeeze(2).unsqueeze(-1).expand(-1, -1, -1, self.d_head)
-        o_slc, _ = _attend(q, K.gather(2, index), V.gather(2, index), visible)
+        o_slc, _ = _attend(q, K[:, :, :n].gather(2, index), V[:, :, :n].gather(2, index), visible)
         window = torch.ones(1, min(n, self.window), dtype=torch.bool, device=x.device)
         recent = slice(max(0, n - self.window), n)
         o_win, _ = _attend(q, K[:, :, recent], V[:, :, recent], window)
