@@ -1,8 +1,9 @@
 """The state fla's kernels keep, compared with archclass's reference of the same family at the same size.
 
-For each family, builds fla's one-layer causal LM (its own config and model classes, not the Auto
-mapping, where fla's mamba and mamba2 share transformers' names), prefills T tokens and decodes one
-more through fla's Cache, and counts the scalars that cache holds, split by what fla calls them
+For each family, builds fla's causal LM of one layer (two for RWKV-7, whose first is counted) from its
+own config and model classes (not the Auto mapping, where fla's mamba and mamba2 share transformers'
+names), prefills T tokens and decodes one more through fla's Cache, and counts the scalars that cache
+holds in the first layer, split by what fla calls them
 (recurrent_state, conv_state, attn_state, ffn_state). It then measures archclass's reference of that
 family at the equivalent width, heads and state size with archclass's own probe, and prints one JSON
 line per family: both counts, their ratio, and why they differ where they do.
@@ -38,6 +39,9 @@ class Family:
     fla_config: Mapping[str, Any]
     reference: str
     reference_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    # Layers fla builds; only the first layer's state is counted. RWKV-7's initialisation divides by
+    # num_hidden_layers - 1, so fla cannot build it with one layer.
+    fla_layers: int = 1
 
 
 FAMILIES = {
@@ -58,7 +62,7 @@ FAMILIES = {
     ),
     # HGRN2's state per head is expand_ratio (its forget-gate width) by the head's value width.
     "hgrn2": Family("hgrn2", {"num_heads": HEADS, "expand_ratio": HEAD}, "hgrn2", {"n_heads": HEADS}),
-    "rwkv7": Family("rwkv7", {"head_dim": HEAD, "num_heads": HEADS}, "rwkv-7", {"n_heads": HEADS}),
+    "rwkv7": Family("rwkv7", {"head_dim": HEAD, "num_heads": HEADS}, "rwkv-7", {"n_heads": HEADS}, fla_layers=2),
     "retnet": Family("retnet", {"num_heads": HEADS, "expand_k": 1.0, "expand_v": 1.0}, "retnet", {"n_heads": HEADS}),
     "linear_attn": Family(
         "linear_attn",
@@ -87,9 +91,12 @@ MEANING = {
 
 
 def state_by_category(by_path: Mapping[str, int]) -> dict[str, int]:
-    """Scalars per kind of fla state, from count_state's scalars by path."""
+    """Scalars per kind of fla state in the first layer, from count_state's scalars by path."""
     totals: dict[str, int] = {}
     for path, scalars in by_path.items():
+        layer = re.match(r"\.?\w*\[(\d+)\]", path)  # the cache's list of layers, as in .layers[1].state
+        if layer is not None and layer.group(1) != "0":
+            continue
         category = next((c for c in CATEGORIES if c in path), "other")
         totals[category] = totals.get(category, 0) + scalars
     return totals
@@ -122,18 +129,47 @@ def row(name: str, tokens: int, fla: Mapping[str, int], reference: int, referenc
     }
 
 
+def fla_classes(package: str) -> tuple[type, type]:
+    """fla's config class and causal-LM class of one model package, by what they are, not by name.
+
+    Each package's namespace also holds transformers' AutoConfig (imported there to register fla's
+    config), whose name ends in "Config" too; only the package's exported names are looked at.
+    """
+    from transformers import PreTrainedConfig, PreTrainedModel
+
+    module = importlib.import_module(f"fla.models.{package}")
+    exported = [getattr(module, name) for name in getattr(module, "__all__", ())]
+    configs = [c for c in exported if isinstance(c, type) and issubclass(c, PreTrainedConfig)]
+    models = [
+        c for c in exported
+        if isinstance(c, type) and issubclass(c, PreTrainedModel) and c.__name__.endswith("ForCausalLM")
+    ]  # fmt: skip
+    if len(configs) != 1 or len(models) != 1:
+        found = ", ".join(c.__name__ for c in configs + models) or "nothing"
+        raise LookupError(f"fla.models.{package} exports no single config and causal LM (found {found})")
+    return configs[0], models[0]
+
+
+def fla_config(family: Family) -> Any:
+    """fla's config of FAMILY at archclass's width (one layer where fla allows it)."""
+    config_class, _ = fla_classes(family.fla_package)
+    return config_class(hidden_size=WIDTH, num_hidden_layers=family.fla_layers, vocab_size=1024, **family.fla_config)
+
+
+def fla_model(family: Family) -> Any:
+    """fla's causal LM of FAMILY (random weights, on the CPU until moved)."""
+    _, model_class = fla_classes(family.fla_package)
+    return model_class(fla_config(family))
+
+
 def fla_state(family: Family, tokens: int, device: str) -> dict[str, int]:
-    """fla's cache after prefilling TOKENS tokens and decoding one, scalars by kind of state."""
+    """fla's cache after prefilling TOKENS tokens and decoding one: the first layer's scalars by kind of state."""
     import torch
 
     from archclass.probe.state import count_state
 
-    module = importlib.import_module(f"fla.models.{family.fla_package}")
-    config_class = next(getattr(module, n) for n in dir(module) if n.endswith("Config"))
-    model_class = next(getattr(module, n) for n in dir(module) if n.endswith("ForCausalLM"))
-    config = config_class(hidden_size=WIDTH, num_hidden_layers=1, vocab_size=1024, **family.fla_config)
     torch.manual_seed(0)
-    model = model_class(config).to(device=device, dtype=torch.bfloat16).eval()
+    model = fla_model(family).to(device=device, dtype=torch.bfloat16).eval()
     ids = torch.randint(0, 1024, (1, tokens + 1), device=device)
     with torch.no_grad():
         prefill = model(input_ids=ids[:, :tokens], use_cache=True)

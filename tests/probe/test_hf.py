@@ -39,3 +39,25 @@ def test_a_hybrid_keeps_its_layer_pattern_and_reports_state_per_kind():
     assert not result.compact
     constant, growing = result.state_by_kind["linear_attention"], result.state_by_kind["full_attention"]
     assert len(set(constant)) == 1 and growing[-1] == 8 * growing[0]
+
+
+def test_the_static_cache_timed_on_cuda_holds_every_warm_up_capture_and_replay_step():
+    """The CUDA-graph timing's static-cache path, run eagerly on the CPU: every step it takes must fit the
+    cache (transformers advances the write slot at each step, replays included), and the first step must
+    decode what the dynamic cache decodes."""
+    import torch
+    import transformers
+
+    from archclass.probe.hf import _Runner, _static_step, _static_steps
+
+    config = small_config("llama")
+    torch.manual_seed(0)
+    model = transformers.AutoModelForCausalLM.from_config(config).eval()
+    runner = _Runner(model, config.vocab_size, "cpu")
+    length, repeats = 32, 20
+    cache, _ = runner.prefill(length)
+    dynamic = runner.step(cache, length).logits[:, -1]
+    steps = _static_steps(repeats)
+    step = _static_step(runner, config, length, steps)
+    outputs = [step().logits[:, -1] for _ in range(steps)]  # an index past the cache raises here
+    torch.testing.assert_close(outputs[0], dynamic, rtol=1e-4, atol=1e-4)

@@ -342,6 +342,18 @@ def _copy_bandwidth(device: str) -> float | None:
     return copy_bandwidth(torch.device(device))
 
 
+#: Eager steps that run the captured step once or more before capture (lazy allocations, autotuning).
+GRAPH_WARMUPS = 3
+
+
+def _static_steps(repeats: int) -> int:
+    """Decode steps the CUDA-graph timing writes into the static cache after the prefill: the warm-ups,
+    the capture and every replay. transformers 5 keeps the static cache's write position on the device
+    and advances it inside each step, graph replays included (cache_position no longer places the
+    write), so every one of these steps needs a slot of its own."""
+    return GRAPH_WARMUPS + 1 + max(repeats, 1)
+
+
 def _time_cuda(runner: _Runner, config: Any, cache: Any, length: int, repeats: int) -> tuple[float, str]:
     """Median seconds of one decode step at LENGTH: a static cache replayed as a CUDA graph where the
     model allows it, else the dynamic cache stepped eagerly (then Python and launches dominate)."""
@@ -350,19 +362,16 @@ def _time_cuda(runner: _Runner, config: Any, cache: Any, length: int, repeats: i
     import torch
 
     try:
-        static = _static_cache(runner, config, length)
-        position = torch.tensor([length], device=runner.tokens.device)
-        token = runner.tokens[:, length : length + 1].clone()
-        kwargs = {runner.argument: static, "use_cache": True, "cache_position": position}
+        step = _static_step(runner, config, length, _static_steps(repeats))
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side), torch.no_grad():
-            for _ in range(3):
-                runner.model(input_ids=token, **kwargs)
+        with torch.cuda.stream(side):
+            for _ in range(GRAPH_WARMUPS):
+                step()
         torch.cuda.current_stream().wait_stream(side)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph), torch.no_grad():
-            runner.model(input_ids=token, **kwargs)
+        with torch.cuda.graph(graph):
+            step()
         return statistics.median(_cuda_events(graph.replay, repeats)), "static cache, CUDA graph replay"
     except torch.cuda.OutOfMemoryError:
         raise
@@ -372,14 +381,37 @@ def _time_cuda(runner: _Runner, config: Any, cache: Any, length: int, repeats: i
         return statistics.median(_cuda_events(lambda: runner.step(copy.deepcopy(private), length), repeats)), note
 
 
-def _static_cache(runner: _Runner, config: Any, length: int) -> Any:
+def _static_step(runner: _Runner, config: Any, length: int, steps: int) -> Callable[[], Any]:
+    """One decode step after LENGTH prefilled tokens, on a static cache with room for STEPS such steps.
+
+    Each call decodes the token at LENGTH again; where transformers places the write itself (5.x), the
+    k-th call writes slot LENGTH + k - 1, which is why the cache must hold every call."""
+    import torch
+
+    static = _static_cache(runner, config, length, steps)
+    token = runner.tokens[:, length : length + 1].clone()
+    kwargs = {
+        runner.argument: static,
+        "use_cache": True,
+        "cache_position": torch.tensor([length], device=runner.tokens.device),
+    }
+
+    def step() -> Any:
+        with torch.no_grad():
+            return runner.model(input_ids=token, **kwargs)
+
+    return step
+
+
+def _static_cache(runner: _Runner, config: Any, length: int, steps: int) -> Any:
+    """A static cache prefilled with the first LENGTH tokens, with STEPS slots left for decoding."""
     from transformers import StaticCache
 
     if runner.argument == "cache_params" or not runner.generic_cache:
         # A model with a cache class of its own (Jamba's hybrid cache, say) may index a static cache out
         # of bounds on the device, which poisons the CUDA context; only the generic cache is swapped.
         raise ValueError("the model keeps a cache class of its own, not the generic DynamicCache")
-    static = StaticCache(config=config, max_cache_len=length + 8)
+    static = StaticCache(config=config, max_cache_len=length + steps)
     import torch
 
     with torch.no_grad():

@@ -9,6 +9,10 @@ attends over just those, and a learned per-head gate g = sigmoid(b) mixes the tw
 
 The state is the window cache (min(T, window) tokens) plus the memory (max(0, T - window) tokens):
 2 * d_model * T scalars in all. Per step, retrieval reads the whole memory: work grows with T.
+
+Window and memory are one cache of every past key and value, split by position: the memory is all but
+the last `window` tokens. It lives in buffers with spare slots and a length, as softmax attention's
+does, so a token leaving the window moves nowhere, and a step writes one slot and reads views.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import torch
 from torch import Tensor, nn
 
 from archclass.reference import ReferenceSpec, attention_heads
-from archclass.reference.attention import Attention
+from archclass.reference._ops import append, into_buffer
+from archclass.reference.attention import SoftmaxAttention
 
 
 def _softmax_or_zero(scores: Tensor) -> Tensor:
@@ -29,7 +34,7 @@ def _softmax_or_zero(scores: Tensor) -> Tensor:
     return scores.softmax(-1).nan_to_num(0.0)
 
 
-class MemorizingAttention(Attention):
+class MemorizingAttention(SoftmaxAttention):
     def __init__(self, d_model: int, n_heads: int = 2, window: int = 4, top_k: int = 3) -> None:
         super().__init__(d_model, n_heads)
         self.window, self.top_k = window, top_k
@@ -42,7 +47,7 @@ class MemorizingAttention(Attention):
     def forward(self, x: Tensor) -> Tensor:
         return self.prefill(x)[0]
 
-    def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Any]]:
         q, k, v = self.project(x)
         T = x.shape[1]
         pos = torch.arange(T, device=x.device)
@@ -54,31 +59,23 @@ class MemorizingAttention(Attention):
         top, index = in_memory.topk(min(self.top_k, T), dim=-1)  # -inf entries are missing memories
         p = _softmax_or_zero(top)
         memory = torch.einsum("bhtk,bhtkd->bhtd", p, _gather_rows(v, index))
-        split = max(0, T - self.window)  # the last `window` tokens are the local cache, the rest memory
-        state = {"k": k[:, :, split:], "v": v[:, :, split:]}
-        state.update(mem_k=k[:, :, :split], mem_v=v[:, :, :split])
-        return self._mix(memory, local), state
+        return self._mix(memory, local), {"k": into_buffer(k, 2), "v": into_buffer(v, 2), "length": T}
 
-    def init_state(self, batch: int) -> dict[str, Tensor]:
-        state = super().init_state(batch)
-        return {**state, "mem_k": state["k"].clone(), "mem_v": state["v"].clone()}
-
-    def step(self, x: Tensor, state: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+    def step(self, x: Tensor, state: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
         q, k, v = self.project(x.unsqueeze(1))
-        K, V = torch.cat([state["k"], k], dim=2), torch.cat([state["v"], v], dim=2)
-        mem_k, mem_v = state["mem_k"], state["mem_v"]
-        if K.shape[2] > self.window:  # the oldest window token moves to the external memory
-            mem_k, mem_v = torch.cat([mem_k, K[:, :, :1]], dim=2), torch.cat([mem_v, V[:, :, :1]], dim=2)
-            K, V = K[:, :, 1:], V[:, :, 1:]
-        local = ((q @ K.transpose(-1, -2)) / math.sqrt(self.d_head)).softmax(-1) @ V
-        if mem_k.shape[2] == 0:
+        n = state["length"] + 1  # tokens read, this one included
+        K, V = append(state["k"], n - 1, k, 2), append(state["v"], n - 1, v, 2)
+        split = max(0, n - self.window)  # tokens before it are the memory, the rest the local window
+        local = ((q @ K[:, :, split:n].transpose(-1, -2)) / math.sqrt(self.d_head)).softmax(-1) @ V[:, :, split:n]
+        if split == 0:
             memory = torch.zeros_like(local)
         else:
+            mem_k, mem_v = K[:, :, :split], V[:, :, :split]
             scores = (q @ mem_k.transpose(-1, -2)) / math.sqrt(self.d_head)  # exact kNN over all memory
-            top, index = scores.topk(min(self.top_k, mem_k.shape[2]), dim=-1)
+            top, index = scores.topk(min(self.top_k, split), dim=-1)
             memory = torch.einsum("bhtk,bhtkd->bhtd", top.softmax(-1), _gather_rows(mem_v, index))
         y = self._mix(memory, local).squeeze(1)
-        return y, {"k": K, "v": V, "mem_k": mem_k, "mem_v": mem_v}
+        return y, {"k": K, "v": V, "length": n}
 
 
 def _gather_rows(v: Tensor, index: Tensor) -> Tensor:

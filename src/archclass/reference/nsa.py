@@ -13,6 +13,12 @@ The state is the full KV cache (selection may pick any old block) plus the compr
 2 * d_model * (T + n_cmp(T)) with n_cmp(T) = (T - block) // stride + 1 once T >= block. The branches
 share keys and values, and each head selects its own blocks (the paper shares a selection across a GQA
 group; with one kv head per query head that group is one head).
+
+The KV cache lives in buffers with spare slots and a length, as softmax attention's does, so a step
+writes one slot and reads views of the filled part. The compressed cache gains a row only every
+`stride` tokens and is kept exactly filled (concatenated when a block completes): the probe recognises
+a buffer by one more slot a step, so spare rows there would be counted as held; the concatenation
+copies n_cmp rows every `stride` tokens, 1/stride of the n_cmp rows every step reads from it anyway.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ import torch
 from torch import Tensor, nn
 
 from archclass.reference import ReferenceSpec, attention_heads
-from archclass.reference.attention import Attention
+from archclass.reference._ops import append, into_buffer
+from archclass.reference.attention import SoftmaxAttention
 
 
 def n_compressed(length: int, block: int, stride: int) -> int:
@@ -39,7 +46,7 @@ def _attend(q: Tensor, k: Tensor, v: Tensor, visible: Tensor) -> tuple[Tensor, T
     return p @ v, p
 
 
-class NativeSparseAttention(Attention):
+class NativeSparseAttention(SoftmaxAttention):
     def __init__(
         self,
         d_model: int,
@@ -91,7 +98,7 @@ class NativeSparseAttention(Attention):
     def forward(self, x: Tensor) -> Tensor:
         return self.prefill(x)[0]
 
-    def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Any]]:
         q, k, v = self.project(x)
         T = x.shape[1]
         pos = torch.arange(T, device=x.device)
@@ -105,20 +112,20 @@ class NativeSparseAttention(Attention):
         chosen = torch.zeros_like(scores, dtype=torch.bool).scatter(-1, self._top_blocks(scores), True)
         o_slc, _ = _attend(q, k, v, chosen[..., pos // self.select_block] & (gap >= 0))
         o_win, _ = _attend(q, k, v, (gap >= 0) & (gap < self.window))
-        state = {"k": k, "v": v, "k_cmp": k_cmp, "v_cmp": v_cmp}
+        state = {"k": into_buffer(k, 2), "v": into_buffer(v, 2), "length": T, "k_cmp": k_cmp, "v_cmp": v_cmp}
         return self._mix(x, (o_cmp, o_slc, o_win)), state
 
-    def init_state(self, batch: int) -> dict[str, Tensor]:
-        state = super().init_state(batch)
-        return {**state, "k_cmp": state["k"].clone(), "v_cmp": state["v"].clone()}
+    def init_state(self, batch: int) -> dict[str, Any]:
+        empty = self.kv.weight.new_zeros(batch, self.n_heads, 0, self.d_head)
+        return {**super().init_state(batch), "k_cmp": empty, "v_cmp": empty.clone()}
 
-    def step(self, x: Tensor, state: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+    def step(self, x: Tensor, state: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
         q, k, v = self.project(x.unsqueeze(1))
-        K, V = torch.cat([state["k"], k], dim=2), torch.cat([state["v"], v], dim=2)
-        n = K.shape[2]  # tokens read, this one included
+        n = state["length"] + 1  # tokens read, this one included
+        K, V = append(state["k"], n - 1, k, 2), append(state["v"], n - 1, v, 2)
         k_cmp, v_cmp = state["k_cmp"], state["v_cmp"]
         if n >= self.block and (n - self.block) % self.stride == 0:  # this token completes a block
-            new_k, new_v = self._compress(K[:, :, -self.block :], V[:, :, -self.block :])
+            new_k, new_v = self._compress(K[:, :, n - self.block : n], V[:, :, n - self.block : n])
             k_cmp, v_cmp = torch.cat([k_cmp, new_k], dim=2), torch.cat([v_cmp, new_v], dim=2)
         all_cmp = torch.ones(1, k_cmp.shape[2], dtype=torch.bool, device=x.device)
         o_cmp, p_cmp = _attend(q, k_cmp, v_cmp, all_cmp)
@@ -128,11 +135,12 @@ class NativeSparseAttention(Attention):
         index = (chosen.unsqueeze(-1) * self.select_block + offsets).flatten(-2)  # (batch, heads, 1, tokens)
         visible = index <= n - 1
         index = index.clamp(max=n - 1).squeeze(2).unsqueeze(-1).expand(-1, -1, -1, self.d_head)
-        o_slc, _ = _attend(q, K.gather(2, index), V.gather(2, index), visible)
+        o_slc, _ = _attend(q, K[:, :, :n].gather(2, index), V[:, :, :n].gather(2, index), visible)
         window = torch.ones(1, min(n, self.window), dtype=torch.bool, device=x.device)
-        o_win, _ = _attend(q, K[:, :, -self.window :], V[:, :, -self.window :], window)
+        recent = slice(max(0, n - self.window), n)
+        o_win, _ = _attend(q, K[:, :, recent], V[:, :, recent], window)
         y = self._mix(x.unsqueeze(1), (o_cmp, o_slc, o_win)).squeeze(1)
-        return y, {"k": K, "v": V, "k_cmp": k_cmp, "v_cmp": v_cmp}
+        return y, {"k": K, "v": V, "length": n, "k_cmp": k_cmp, "v_cmp": v_cmp}
 
 
 def _cache_and_compressed(T: int, d_model: int, kwargs: Mapping[str, Any]) -> int:

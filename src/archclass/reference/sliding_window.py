@@ -7,9 +7,16 @@ the attention mass that softmax must put somewhere once the early tokens would o
     sliding window:  token t sees s with t - s < w                 cache: min(T, w) tokens
     StreamingLLM:    token t sees s with s < n_sink or t - s < w   cache: min(T, n_sink + w) tokens
 
-The cache is a tensor that grows until its bound and then keeps its size (oldest window token out,
-newest in). Neither model uses positions here: StreamingLLM's point is re-indexing positions inside
-the cache for RoPE, which changes no state shape, so both are shown without positional encoding.
+Neither model uses positions here: StreamingLLM's point is re-indexing positions inside the cache for
+RoPE, which changes no state shape, so both are shown without positional encoding.
+
+The cache is a ring: a buffer of n_sink + w slots and a length. Token t is written into slot t until
+the buffer is full, and after that into the slot of the oldest window token, which it replaces; the
+sinks' slots are never overwritten. A step writes one slot and reads the filled ones (a view), copying
+nothing; attention without positions does not depend on the order of its keys, so the ring keeps none.
+The probe counts the filled slots, min(T, n_sink + w), by the length (capped at the buffer's size).
+Unlike a growing cache, a full ring overwrites a slot that the state it was given still reads: step a
+copy of a state that is still needed.
 """
 
 from __future__ import annotations
@@ -21,37 +28,65 @@ import torch
 from torch import Tensor
 
 from archclass.reference import ReferenceSpec, attention_heads
+from archclass.reference._ops import attend
 from archclass.reference.attention import Attention
 
 
-class SlidingWindowAttention(Attention):
-    def __init__(self, d_model: int, n_heads: int = 2, window: int = 4) -> None:
+class WindowedAttention(Attention):
+    """Attention whose cache keeps the first n_sink tokens and the last `window`, in a ring buffer."""
+
+    def __init__(self, d_model: int, n_heads: int, window: int, n_sink: int) -> None:
         super().__init__(d_model, n_heads)
-        self.window = window
+        self.window, self.n_sink = window, n_sink
+
+    def slot(self, t: int) -> int:
+        """The slot token t is written into: its own until the buffer is full, then the ring's."""
+        return t if t < self.n_sink else self.n_sink + (t - self.n_sink) % self.window
+
+    def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Any]]:
+        y, k, v = self.attend_all(x)
+        T = x.shape[1]
+        kept = [*range(min(T, self.n_sink)), *range(max(self.n_sink, T - self.window), T)]
+        slots = [self.slot(t) for t in kept]
+        K, V = self._ring(k), self._ring(v)
+        K[:, :, slots], V[:, :, slots] = k[:, :, kept], v[:, :, kept]
+        return y, {"k": K, "v": V, "length": T}
+
+    def _ring(self, like: Tensor) -> Tensor:
+        return like.new_zeros(like.shape[0], self.n_kv_heads, self.n_sink + self.window, self.d_head)
+
+    def init_state(self, batch: int) -> dict[str, Any]:
+        ring = self._ring(self.kv.weight.new_zeros(batch))
+        return {"k": ring, "v": ring.clone(), "length": 0}
+
+    def step(self, x: Tensor, state: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
+        q, k, v = self.project(x.unsqueeze(1))
+        n = state["length"]
+        K, V = state["k"], state["v"]
+        K.narrow(2, self.slot(n), 1).copy_(k)
+        V.narrow(2, self.slot(n), 1).copy_(v)
+        filled = min(n + 1, K.shape[2])
+        y = attend(q, K[:, :, :filled], V[:, :, :filled])
+        return self.out(y.transpose(1, 2).flatten(-2)).squeeze(1), {"k": K, "v": V, "length": n + 1}
+
+
+class SlidingWindowAttention(WindowedAttention):
+    def __init__(self, d_model: int, n_heads: int = 2, window: int = 4) -> None:
+        super().__init__(d_model, n_heads, window, n_sink=0)
 
     def visible(self, T: int, device: torch.device) -> Tensor:
         gap = torch.arange(T, device=device)[:, None] - torch.arange(T, device=device)[None, :]
         return (gap >= 0) & (gap < self.window)
 
-    def trim(self, cache: Tensor) -> Tensor:
-        return cache[:, :, -self.window :]
 
-
-class StreamingLLM(Attention):
+class StreamingLLM(WindowedAttention):
     def __init__(self, d_model: int, n_heads: int = 2, window: int = 4, n_sink: int = 2) -> None:
-        super().__init__(d_model, n_heads)
-        self.window, self.n_sink = window, n_sink
+        super().__init__(d_model, n_heads, window, n_sink)
 
     def visible(self, T: int, device: torch.device) -> Tensor:
         pos = torch.arange(T, device=device)
         gap = pos[:, None] - pos[None, :]
         return (gap >= 0) & ((gap < self.window) | (pos[None, :] < self.n_sink))
-
-    def trim(self, cache: Tensor) -> Tensor:
-        # The sinks are the first n_sink slots; everything after them is the rolling window.
-        if cache.shape[2] <= self.n_sink + self.window:
-            return cache
-        return torch.cat([cache[:, :, : self.n_sink], cache[:, :, -self.window :]], dim=2)
 
 
 def _window_cache(T: int, d_model: int, kwargs: Mapping[str, Any], sinks: bool) -> int:
