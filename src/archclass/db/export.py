@@ -7,6 +7,8 @@ import io
 from enum import StrEnum
 from typing import Any
 
+from archclass.db.query import EXTRA_FIELDS, RECORD_FIELDS
+
 
 class ExportFormat(StrEnum):
     """What ``archclass export`` writes (:func:`export_text`)."""
@@ -16,19 +18,11 @@ class ExportFormat(StrEnum):
     markdown = "markdown"
     bibtex = "bibtex"
 
-#: Export CSV columns besides the record's own: the flat extras (nested ones stay in the JSON export).
-_CSV_EXTRAS = (
-    "aliases",
-    "summary",
-    "state_scalars",
-    "retrieval",
-    "precision",
-    "claims",
-    "components",
-    "evidence",
-    "notes",
-    "reference",
-)
+#: Export record fields whose values are nested (lists of mappings): the JSON export keeps them, CSV
+#: cells cannot.
+_NESTED = ("hyperparameters", "bound", "rules")
+#: Export CSV columns besides the record's own: the flat extras.
+_CSV_EXTRAS = tuple(field for field in EXTRA_FIELDS if field not in _NESTED)
 
 
 def _cell(value: Any) -> str:
@@ -62,8 +56,6 @@ def _flat(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _columns(extras: tuple[str, ...] = ()) -> tuple[str, ...]:
-    from archclass.db.query import RECORD_FIELDS
-
     columns: list[str] = []
     for name in (*RECORD_FIELDS, *extras):
         columns.extend(("position_e", "position_c", "position_r") if name == "position" else (name,))
