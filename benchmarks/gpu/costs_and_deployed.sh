@@ -3,7 +3,8 @@
 # them back to back so the second finds the machine warm):
 #   probe     every reference at the realistic size (llama-3-8b shapes, bfloat16) to T = 131,072, one
 #             at a time with each result kept as it comes (probe_each.py), GPU to itself;
-#   deployed  single blocks of deployed models at their real sizes (real_sizes.py), GPU to itself; then,
+#   deployed  (8 files back at most, the device's limit: fla's two logs share fla.log)
+#             single blocks of deployed models at their real sizes (real_sizes.py), GPU to itself; then,
 #             side by side, fla's cache states and fla's model types on the GPU and the transformers
 #             census on the CPU cores (none of these is timed).
 # Usage (repo root, through the device tool, with .whl carried): bash benchmarks/gpu/costs_and_deployed.sh PART
@@ -40,8 +41,8 @@ timeout 150 python3 benchmarks/hf/census.py --out "$OUT/hf/census-h200.json" --w
   2> "$OUT/hf/census-h200.log" &
 census=$!
 PYTHONPATH=/tmp/fla:$PYTHONPATH timeout 60 python3 benchmarks/hf/fla_states.py --tokens 512 \
-  --out "$OUT/hf/fla_states.jsonl" 2> "$OUT/hf/fla_states.log"
+  --out "$OUT/hf/fla_states.jsonl" 2> "$OUT/hf/fla.log"
 PYTHONPATH=/tmp/fla:$PYTHONPATH timeout 90 python3 benchmarks/hf/census.py --out "$OUT/hf/census-fla.json" --fla-only \
-  --workers 4 --device auto --timeout 60 2> "$OUT/hf/census-fla.log"
+  --workers 4 --device auto --timeout 60 2>> "$OUT/hf/fla.log"
 wait $census
 echo "fla and census: $(( $(date +%s) - start )) s" | tee -a "$OUT/versions.txt"

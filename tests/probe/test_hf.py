@@ -53,11 +53,14 @@ def test_the_static_cache_timed_on_cuda_holds_every_warm_up_capture_and_replay_s
     config = small_config("llama")
     torch.manual_seed(0)
     model = transformers.AutoModelForCausalLM.from_config(config).eval()
-    runner = _Runner(model, config.vocab_size, "cpu")
     length, repeats = 32, 20
+    runner = _Runner(model, config.vocab_size, "cpu", length, repeats)
     cache, _ = runner.prefill(length)
     dynamic = runner.step(cache, length).logits[:, -1]
     steps = _static_steps(repeats)
     step = _static_step(runner, config, length, steps)
     outputs = [step().logits[:, -1] for _ in range(steps)]  # an index past the cache raises here
     torch.testing.assert_close(outputs[0], dynamic, rtol=1e-4, atol=1e-4)
+    # The H200 run of 2026-12-03 decoded an empty input at T = 65,536: the draw stopped at 32,768.
+    far = _Runner(model, config.vocab_size, "cpu", 65_536, repeats)
+    assert far.tokens[:, 65_536 + steps - 1 : 65_536 + steps].numel() == 1

@@ -102,7 +102,7 @@ def _layer_of(path: str) -> int | None:
 class _Runner:
     """Prefill and decode one model with its own cache."""
 
-    def __init__(self, model: Any, vocab: int, device: Any) -> None:
+    def __init__(self, model: Any, vocab: int, device: Any, longest: int, repeats: int) -> None:
         import torch
 
         self.torch = torch
@@ -114,7 +114,10 @@ class _Runner:
         # Only the last position's logits are needed: at T = 65,536 a full vocabulary of logits is gigabytes.
         self.last_logits = {"logits_to_keep": 1} if "logits_to_keep" in parameters else {}
         generator = torch.Generator().manual_seed(0)
-        self.tokens = torch.randint(0, vocab, (1, max(DEFAULT_LENGTHS) * 64), generator=generator).to(device)
+        # Tokens for the longest prefill and the decode steps after it (a 65,536-token run once read
+        # past a fixed-size draw and decoded an empty input).
+        tokens = longest + _static_steps(repeats) + 1
+        self.tokens = torch.randint(0, vocab, (1, tokens), generator=generator).to(device)
 
     def prefill(self, length: int) -> Any:
         with self.torch.no_grad():
@@ -180,7 +183,7 @@ def probe_hf(
     except Exception as error:
         raise _build_error(transformers, model_type, error) from None
     _refuse_fla_on_cpu(model, device)
-    runner = _Runner(model, getattr(config, "vocab_size", VOCAB), device)
+    runner = _Runner(model, getattr(config, "vocab_size", VOCAB), device, max(lengths), repeats)
     parameters = sum(p.numel() for p in model.parameters())
     weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
     bandwidth = _copy_bandwidth(device) if time_steps else None
