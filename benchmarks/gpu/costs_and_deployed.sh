@@ -7,7 +7,8 @@
 #             single blocks of deployed models at their real sizes (real_sizes.py), GPU to itself; then,
 #             side by side, fla's cache states and fla's model types on the GPU and the transformers
 #             census on the CPU cores (none of these is timed).
-# Usage (repo root, through the device tool, with .whl carried): bash benchmarks/gpu/costs_and_deployed.sh PART
+# Usage (repo root, through the device tool, with .whl carried):
+#   bash benchmarks/gpu/costs_and_deployed.sh PART [REAL-SIZE CONFIGS, with probe]
 # The 2026-12-03 run of the single-part version of this script, and what failed in it, is described in
 # results/hf/h200-2026-12-03/README.md.
 set -o pipefail
@@ -21,9 +22,17 @@ if [ "$part" = probe ]; then
   timeout 60 python3 -m pytest -q -x tests/reference -p no:cacheprovider -k "cuda and bfloat16" 2>&1 \
     | tee "$OUT/probe/cuda_tests.log" | tail -3
   start=$(date +%s)
-  timeout 480 python3 benchmarks/gpu/probe_each.py --out "$OUT/probe" --deadline 420 --per-target 40 --sampled 4 \
+  # --sampled 0: no seeded positions beyond the windows; the guard against aliasing is the CPU run's
+  # (the counts do not depend on the device), and each seeded position costs a prefill here.
+  timeout 460 python3 benchmarks/gpu/probe_each.py --out "$OUT/probe" --deadline 400 --per-target 45 --sampled 0 \
     --count-budget 300 --lengths 1024,8192,16384,32768,65536,131072 --repeats 5 2>&1 | tee "$OUT/probe/probe_cuda.log"
   echo "probe_each: $(( $(date +%s) - start )) s" | tee -a "$OUT/versions.txt"
+  if [ -n "${2:-}" ]; then  # optional: real-size blocks of these configs too (comma-separated)
+    start=$(date +%s)
+    timeout 100 python3 benchmarks/hf/real_sizes.py --out "$OUT/probe/real_sizes.json" --lengths 4096,16384,65536 \
+      --only "$2" 2>&1 | grep -v Warning | tail -8
+    echo "real sizes: $(( $(date +%s) - start )) s" | tee -a "$OUT/versions.txt"
+  fi
   exit 0
 fi
 

@@ -8,6 +8,8 @@ is deliberately small:
     step(x, state)         -> (y, state)       x, y: (batch, d_model)
     forward(x)             -> y                x, y: (batch, T, d_model), the parallel form
     prefill(x)             -> (y, state)       optional: the state after reading x, computed in parallel
+    prefill_state(x)       -> state            optional: prefill's state without its outputs, for modules
+                                               whose outputs cost T x T work but whose state does not
 
 `step` applied T times from `init_state` must equal `forward` on the same T tokens. A state may be a
 tensor, a dict, list or tuple of states, a dataclass, or any object whose attributes hold them (a

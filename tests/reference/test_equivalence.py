@@ -122,6 +122,27 @@ def test_prefill_state_equals_stepped_state(name: str) -> None:
         torch.testing.assert_close(*_common_slots(a, b), rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_prefill_state_is_prefills_state_without_the_outputs(name: str) -> None:
+    """prefill_state is how the probe reaches 131k tokens where the outputs cost T x T; it must be the
+    very state prefill returns."""
+    model = _model(name, torch.float64)
+    if not callable(getattr(model, "prefill_state", None)):
+        pytest.skip(f"{name} has no prefill_state")
+    x = _input(T_ODD, torch.float64)
+    with torch.no_grad():
+        _, prefilled = model.prefill(x)
+        only = model.prefill_state(x)
+    from archclass.osp import state_leaves
+
+    assert [path for path, _ in state_leaves(only)] == [path for path, _ in state_leaves(prefilled)]
+    for (_, a), (_, b) in zip(state_leaves(only), state_leaves(prefilled), strict=True):
+        if isinstance(a, torch.Tensor):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+        else:
+            assert a == b
+
+
 def _common_slots(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Cache buffers of different capacities: the slots both have, after checking that the larger
     holds nothing (zeros) in the rest."""

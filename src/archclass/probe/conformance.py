@@ -7,8 +7,8 @@ The first steps are run from init_state, each on a private copy of the state, an
 * whether `step` changed the state it was given (a transformers Cache does): recorded, since the probe
   then must, and does, give step a private copy before every call it counts or times;
 * the outputs equal those of `forward` on the same tokens, and those of `prefill` where the module has
-  one, and a step from prefill's state equals a step from the stepped state (the OSP rule), within a
-  tolerance set by the dtype. A mismatch is an error that names the rule; `check=False` skips it.
+  one, and a step from prefill's (and prefill_state's) state equals a step from the stepped state (the
+  OSP rule), within a tolerance set by the dtype. A mismatch is an error that names the rule; `check=False` skips it.
 
 Calls into the module are wrapped, so a module that raises, or even calls sys.exit, fails the probe
 with one line that names the method and the position.
@@ -164,16 +164,27 @@ def _check_parallel_forms(model: Any, label: str, x: Tensor, stepped: Tensor, st
     prefilled_y, prefilled = result
     _compare(label, "prefill must return forward's outputs", "prefill", prefilled_y, stepped, tolerance)
     check_state(label, prefilled, " returned by prefill")
+    _check_step_from(model, label, x, prefilled, state, "prefill", tolerance)
+    if callable(getattr(model, "prefill_state", None)):
+        only = call(label, "prefill_state", model.prefill_state, x)
+        check_state(label, only, " returned by prefill_state")
+        _check_step_from(model, label, x, only, state, "prefill_state", tolerance)
+
+
+def _check_step_from(
+    model: Any, label: str, x: Tensor, given: State, stepped: State, source: str, tolerance: float
+) -> None:
+    """A step from the state `source` returned must equal a step from the stepped state (the OSP rule)."""
     token = x[:, -1]
-    after_prefill, _ = call(label, "step", model.step, token, private_copy(label, prefilled), where=" after prefill")
+    after_given, _ = call(label, "step", model.step, token, private_copy(label, given), where=f" after {source}")
     after_steps, _ = call(
-        label, "step", model.step, token, private_copy(label, state), where=" after the checked steps"
+        label, "step", model.step, token, private_copy(label, stepped), where=" after the checked steps"
     )
     _compare(
         label,
-        "a step from prefill's state must equal a step from the stepped state",
-        "step after prefill",
-        after_prefill.unsqueeze(1),
+        f"a step from {source}'s state must equal a step from the stepped state",
+        f"step after {source}",
+        after_given.unsqueeze(1),
         after_steps.unsqueeze(1),
         tolerance,
     )

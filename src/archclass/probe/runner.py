@@ -82,8 +82,17 @@ class _Walk:
         self.max_state = max(self.max_state, self.meter.scalars(state))
 
     def reach(self, target: int) -> None:
-        """Advance the state to `target` tokens read: by prefill when far and not scanning, else by steps."""
-        if target - self.position > WINDOW and not self.full_scan:
+        """Advance the state to `target` tokens read: when far and not scanning, on CUDA by replaying a
+        captured step from here where the state keeps its shape (a recurrent state: 131k replays cost
+        seconds at d_model 4096, where some parallel forms loop over the tokens), else by a prefill
+        from the start; otherwise by steps."""
+        far = target - self.position > WINDOW and not self.full_scan
+        if far and self.x.is_cuda:
+            graphed = _advance_graphed(self, self.position, target)
+            if graphed is not None:
+                self.state, self.position = graphed, target
+                return
+        if far:
             prefilled = _try_prefill(self.model, self.label, self.x[:, :target])
             if prefilled is not None:
                 self.state, self.position = prefilled, target
@@ -157,14 +166,15 @@ def _advance_graphed(walk: _Walk, start: int, stop: int) -> State | None:
 
 
 def _try_prefill(model: Any, label: str, x: Tensor) -> State | None:
-    """The state after x from the module's parallel prefill, or None (no prefill, or out of memory:
-    a quadratic parallel form at 65k tokens can need more memory than the device has)."""
-    if not callable(getattr(model, "prefill", None)):
-        return None
+    """The state after x from the module's prefill_state or parallel prefill, or None (neither, or out
+    of memory: a quadratic parallel form at 65k tokens can need more memory than the device has)."""
     try:
         with torch.no_grad():
-            result = call(label, "prefill", model.prefill, x)
-        return result[1]
+            if callable(getattr(model, "prefill_state", None)):
+                return call(label, "prefill_state", model.prefill_state, x)
+            if not callable(getattr(model, "prefill", None)):
+                return None
+            return call(label, "prefill", model.prefill, x)[1]
     except torch.OutOfMemoryError:
         if x.device.type == "cuda":
             torch.cuda.empty_cache()

@@ -29,7 +29,14 @@ def attend(q: Tensor, k: Tensor, v: Tensor, visible: Tensor | None = None, causa
         # GQA/MQA decoding: the queries of a kv head's group become rows of one head, so each cached
         # key and value is read once (a repeat of the cache would copy it `groups` times).
         b, h, t, d = q.shape
-        return attend(q.reshape(b, k.shape[1], groups * t, d), k, v).reshape(b, h, t, d)
+        grouped = q.reshape(b, k.shape[1], groups * t, d)
+        if q.is_cuda:
+            # Two matrix products, not the fused kernel: the fused kernel splits its work by head and
+            # query block, so one kv head's few rows ran on a few of the GPU's 132 SMs and MQA's step at
+            # 131k tokens took 51x the time of reading its cache (H200, 2026-12-03).
+            p = ((grouped * q.shape[-1] ** -0.5) @ k.transpose(-1, -2)).softmax(-1)
+            return (p @ v).reshape(b, h, t, v.shape[-1])
+        return attend(grouped, k, v).reshape(b, h, t, v.shape[-1])
     if groups > 1:  # a masked parallel form: each query head gets its kv head's keys
         k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
     if q.is_cuda:

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from archclass.osp import prefill
 from archclass.reference import ReferenceSpec, attention, attention_heads, kv_heads, sliding_window
 from archclass.reference.attention import SoftmaxAttention
-from archclass.reference.mamba import Mamba, mamba_state, mamba_symbols
+from archclass.reference.mamba import REALISTIC_CHUNK, Mamba, mamba_state, mamba_symbols
 from archclass.reference.sliding_window import SlidingWindowAttention
 
 
@@ -187,6 +187,7 @@ REFERENCES = (
             "n_heads": attention_heads(size),
             "n_kv_heads": kv_heads(size),
             "d_state": size.d_state,
+            "chunk_size": REALISTIC_CHUNK,
         },
         state_scalars=_jamba_state,
         registry_symbols=_jamba_symbols,
@@ -197,7 +198,13 @@ REFERENCES = (
         factory=Samba,
         kwargs={"n_layers": 4, "n_heads": 4, "window": 32},
         test_kwargs={"n_layers": 2, "n_heads": 2, "window": 4, "d_state": 4, "chunk_size": 5},
-        at_size=lambda size: {"n_layers": 4, "n_heads": attention_heads(size), "window": 2048, "d_state": size.d_state},
+        at_size=lambda size: {
+            "n_layers": 4,
+            "n_heads": attention_heads(size),
+            "window": 2048,
+            "d_state": size.d_state,
+            "chunk_size": REALISTIC_CHUNK,
+        },
         state_scalars=_samba_state,
         registry_symbols=_samba_symbols,
     ),

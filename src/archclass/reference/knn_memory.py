@@ -61,6 +61,12 @@ class MemorizingAttention(SoftmaxAttention):
         memory = torch.einsum("bhtk,bhtkd->bhtd", p, _gather_rows(v, index))
         return self._mix(memory, local), {"k": into_buffer(k, 2), "v": into_buffer(v, 2), "length": T}
 
+    def prefill_state(self, x: Tensor) -> dict[str, Any]:
+        """prefill's state without its outputs, whose top-k over T x T scores does not fit at 131k tokens:
+        the cache is every token's key and value."""
+        _, k, v = self.project(x)
+        return {"k": into_buffer(k, 2), "v": into_buffer(v, 2), "length": x.shape[1]}
+
     def step(self, x: Tensor, state: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
         q, k, v = self.project(x.unsqueeze(1))
         n = state["length"] + 1  # tokens read, this one included

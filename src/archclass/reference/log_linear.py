@@ -67,13 +67,17 @@ class LogLinearAttention(nn.Module):
         return self.out(y.transpose(1, 2).flatten(-2))
 
     def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Any]]:
+        return self.forward(x), self.prefill_state(x)
+
+    def prefill_state(self, x: Tensor) -> dict[str, Any]:
+        """prefill's state without its (T x T) outputs: each bucket is the sum of its outer products."""
         _, k, v, _ = self._project(x)
         T, start, buckets = x.shape[1], 0, []
-        for b in set_bits(T):  # each bucket's state is the sum of its outer products
+        for b in set_bits(T):
             buckets.append(k[:, :, start : start + 2**b].transpose(-1, -2) @ v[:, :, start : start + 2**b])
             start += 2**b
         S = torch.stack(buckets, dim=2) if buckets else self.init_state(x.shape[0])["S"]
-        return self.forward(x), {"S": S, "t": T}
+        return {"S": S, "t": T}
 
     def init_state(self, batch: int) -> dict[str, Any]:
         return {"S": self.qkv.weight.new_zeros(batch, self.n_heads, 0, self.d_head, self.d_head), "t": 0}

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from archclass.reference import ReferenceSpec, attention_heads
-from archclass.reference._ops import append, into_buffer
+from archclass.reference._ops import append, attend, into_buffer
 
 
 def rope(x: Tensor, pos: Tensor, base: float = 10000.0) -> Tensor:
@@ -66,20 +66,21 @@ class MultiHeadLatentAttention(nn.Module):
         return self.prefill(x)[0]
 
     def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Any]]:
-        T = x.shape[1]
-        pos = torch.arange(T, device=x.device)
+        pos = torch.arange(x.shape[1], device=x.device)
         q, q_r = self._queries(x, pos)
         c, k_r = self._cache(x, pos)
-        k, v = self._heads(self.up_k(c)), self._heads(self.up_v(c))
-        scores = q @ k.transpose(-1, -2) + q_r @ k_r.unsqueeze(1).transpose(-1, -2)
-        causal = pos[None, :] <= pos[:, None]
-        scores = scores.masked_fill(~causal, float("-inf")) / math.sqrt(self.d_head + self.d_rope)
-        y = scores.softmax(-1) @ v
-        return self.out(y.transpose(1, 2).flatten(-2)), {
-            "c": into_buffer(c, 1),
-            "k_rope": into_buffer(k_r, 1),
-            "length": T,
-        }
+        # Each head's key is [W_uk,h c_s ; k^R_s], so q . k is the sum of the two products the step
+        # computes; one attention over the concatenation lets the fused kernel run it at 131k tokens.
+        k = torch.cat([self._heads(self.up_k(c)), k_r.unsqueeze(1).expand(-1, self.n_heads, -1, -1)], dim=-1)
+        y = attend(torch.cat([q, q_r], dim=-1), k, self._heads(self.up_v(c)), causal=True)
+        return self.out(y.transpose(1, 2).flatten(-2)), self._state(c, k_r)
+
+    def prefill_state(self, x: Tensor) -> dict[str, Any]:
+        """prefill's state without its outputs: the latents and rotary keys are per-token projections."""
+        return self._state(*self._cache(x, torch.arange(x.shape[1], device=x.device)))
+
+    def _state(self, c: Tensor, k_r: Tensor) -> dict[str, Any]:
+        return {"c": into_buffer(c, 1), "k_rope": into_buffer(k_r, 1), "length": c.shape[1]}
 
     def init_state(self, batch: int) -> dict[str, Any]:
         p = self.down_kv.weight

@@ -115,6 +115,13 @@ class NativeSparseAttention(SoftmaxAttention):
         state = {"k": into_buffer(k, 2), "v": into_buffer(v, 2), "length": T, "k_cmp": k_cmp, "v_cmp": v_cmp}
         return self._mix(x, (o_cmp, o_slc, o_win)), state
 
+    def prefill_state(self, x: Tensor) -> dict[str, Any]:
+        """prefill's state without its outputs (three T x T masked attentions): every token's key and
+        value, and the compressed blocks."""
+        _, k, v = self.project(x)
+        k_cmp, v_cmp = self._compress(k, v)
+        return {"k": into_buffer(k, 2), "v": into_buffer(v, 2), "length": x.shape[1], "k_cmp": k_cmp, "v_cmp": v_cmp}
+
     def init_state(self, batch: int) -> dict[str, Any]:
         empty = self.kv.weight.new_zeros(batch, self.n_heads, 0, self.d_head)
         return {**super().init_state(batch), "k_cmp": empty, "v_cmp": empty.clone()}
