@@ -31,11 +31,11 @@ def attend(q: Tensor, k: Tensor, v: Tensor, visible: Tensor | None = None, causa
         b, h, t, d = q.shape
         grouped = q.reshape(b, k.shape[1], groups * t, d)
         if q.is_cuda:
-            # Two matrix products, not the fused kernel: the fused kernel splits its work by head and
-            # query block, so one kv head's few rows ran on a few of the GPU's 132 SMs and MQA's step at
-            # 131k tokens took 51x the time of reading its cache (H200, 2026-12-03).
-            p = ((grouped * q.shape[-1] ** -0.5) @ k.transpose(-1, -2)).softmax(-1)
-            return (p @ v).reshape(b, h, t, v.shape[-1])
+            # The fused kernel, each query head on its own (enable_gqa maps it to its kv head): it
+            # splits its work by head, so 32 query heads keep the GPU busy where one kv head's rows
+            # did not (H200, 2026-12-03, at 131k tokens: the grouped rows through the fused kernel took
+            # 11x the floor for GQA and 51x for MQA, and through two matrix products 33x and 6x).
+            return F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
         return attend(grouped, k, v).reshape(b, h, t, v.shape[-1])
     if groups > 1:  # a masked parallel form: each query head gets its kv head's keys
         k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
@@ -51,6 +51,29 @@ def attend(q: Tensor, k: Tensor, v: Tensor, visible: Tensor | None = None, causa
     if visible is not None:
         scores = scores.masked_fill(~visible, float("-inf"))
     return scores.softmax(-1) @ v
+
+
+SUM_BLOCK = 4096
+"""Tokens per block of a long weighted sum (mix_values)."""
+
+
+def mix_values(p: Tensor, v: Tensor, block: int = SUM_BLOCK) -> Tensor:
+    """p @ v for weights p (..., rows, T) over values v (..., T, d) with few rows and a long T: the sum
+    over T is cut into blocks that run as one batch of products and are then added. As one product, a
+    65k-token sum into 32 x 512 outputs ran on a few of the GPU's SMs (the H200 run's MLA step took 8x
+    the time of reading its cache); a block's partial sums are added in at least float32."""
+    T = p.shape[-1]
+    whole = T - T % block
+    if whole == 0:
+        return p @ v
+    blocks = whole // block
+    parts = p[..., :whole].unflatten(-1, (blocks, block)).transpose(-3, -2) @ v[..., :whole, :].unflatten(
+        -2, (blocks, block)
+    )
+    y = parts.sum(-3, dtype=work_dtype(parts.dtype))
+    if whole < T:
+        y = y + p[..., whole:] @ v[..., whole:, :]
+    return y.to(p.dtype)
 
 
 MIN_SLOTS = 16

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from archclass.reference import ReferenceSpec, attention_heads
-from archclass.reference._ops import append, attend, into_buffer
+from archclass.reference._ops import append, attend, into_buffer, mix_values
 
 
 def rope(x: Tensor, pos: Tensor, base: float = 10000.0) -> Tensor:
@@ -101,7 +101,7 @@ class MultiHeadLatentAttention(nn.Module):
         q_latent = torch.einsum("bhd,hdc->bhc", q, w_uk)
         scores = torch.einsum("bhc,btc->bht", q_latent, c) + torch.einsum("bhr,btr->bht", q_r, k_r)
         p = (scores / math.sqrt(self.d_head + self.d_rope)).softmax(-1)
-        y = torch.einsum("bhc,hdc->bhd", torch.einsum("bht,btc->bhc", p, c), w_uv)  # W_uv after the sum
+        y = torch.einsum("bhc,hdc->bhd", mix_values(p, c), w_uv)  # W_uv after the sum
         return self.out(y.flatten(-2)), {**buffers, "length": n + 1}
 
 
