@@ -32,6 +32,22 @@ def test_noisy_wall_time_within_five_percent_is_constant():
     assert fit_growth(LENGTHS, [1.00, 1.02, 0.99, 1.01, 1.03, 0.98], exact=False).growth == "constant"
 
 
+GPU_LENGTHS = [8192, 16384, 32768, 65536, 131072]
+
+
+def test_a_step_growing_under_a_large_fixed_cost_is_growing():
+    """A sparse-attention step: 250 us fixed, plus 0.7 ns a token, 1% noise; the log-log slope is 0.1."""
+    times = [(250e-6 + 0.7e-9 * t) * (1 + 0.01 * (-1) ** i) for i, t in enumerate(GPU_LENGTHS)]
+    fit = fit_growth(GPU_LENGTHS, times, exact=False)
+    assert fit.exponent < 0.2 and fit.growth == "linear"
+
+
+@pytest.mark.parametrize("wobble", [0.03, -0.03])
+def test_a_flat_step_with_noise_and_a_drift_stays_constant(wobble):
+    times = [100e-6 * (1 + wobble * i / 4 + 0.02 * (-1) ** i) for i in range(len(GPU_LENGTHS))]
+    assert fit_growth(GPU_LENGTHS, times, exact=False).growth == "constant"
+
+
 def test_needs_three_points():
     with pytest.raises(ValueError):
         fit_growth([1, 2], [1, 2])
