@@ -19,13 +19,13 @@ from archclass.errors import ArchclassError
 #: The references the README shows from the GPU probe (the full table is in results/probe/README.md).
 PROBE_ROWS = (
     "softmax-attention",
+    "gqa",
     "mla",
     "native-sparse-attention",
     "log-linear-attention",
     "mamba",
     "gated-deltanet",
     "rwkv-7",
-    "jamba",
 )
 
 
@@ -37,13 +37,17 @@ def _micro(seconds: float | None) -> str:
     return "n/a" if seconds is None else f"{seconds * 1e6:,.0f} µs"
 
 
+def _times(ratio: float | None) -> str:
+    return "n/a" if ratio is None else f"{ratio:.2f}×"
+
+
 def probe_table(root: Path) -> str:
     """A few rows of the GPU probe: placement, state and the growth of state, step cost and time."""
     runs = {run["target"]: run for run in json.loads((root / "results/probe/probe_cuda.json").read_text())}
     lines = [
         "| reference | measured | state at the longest T | state growth | step cost growth "
-        "| step time, first → last T |",
-        "| --- | --- | ---: | --- | --- | ---: |",
+        "| step time, first → last T | time / floor at the last T |",
+        "| --- | --- | ---: | --- | --- | ---: | ---: |",
     ]
     for name in PROBE_ROWS:
         run = runs.get(name)
@@ -53,7 +57,8 @@ def probe_table(root: Path) -> str:
         lines.append(
             f"| {name} | {run['classification']['placement']} | {last['state_scalars']:,} at {last['length']:,} "
             f"| {run['fit']['state']['growth']} | {run['fit']['compute']['growth']} "
-            f"| {_micro(first.get('step_seconds'))} → {_micro(last.get('step_seconds'))} |"
+            f"| {_micro(first.get('step_seconds'))} → {_micro(last.get('step_seconds'))} "
+            f"| {_times(last.get('over_floor'))} |"
         )
     return "\n".join(lines) + "\n"
 
