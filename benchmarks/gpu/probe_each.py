@@ -52,6 +52,7 @@ def main() -> int:
     parser.add_argument("--deadline", type=float, default=330, help="start no reference after this many seconds")
     parser.add_argument("--size", default=None)
     parser.add_argument("--device", default="cuda", help="cpu only to smoke-test this script")
+    parser.add_argument("--only", default="", help="comma-separated references (default: every one)")
     args = parser.parse_args()
 
     import torch
@@ -69,7 +70,11 @@ def main() -> int:
             return 0, FIRST.index(name), name
         return (2, LAST.index(name), name) if name in LAST else (1, 0, name)
 
-    names = sorted(catalog(), key=order)
+    chosen = [name for name in args.only.split(",") if name]
+    unknown = sorted(set(chosen) - set(catalog()))
+    if unknown:
+        parser.error(f"unknown references: {', '.join(unknown)}")
+    names = sorted(chosen or catalog(), key=order)
     signal.signal(signal.SIGALRM, _alarm)
     start = time.monotonic()
     results: list[dict[str, Any]] = []

@@ -77,6 +77,8 @@ class _Walk:
         self.position = 0
         self.max_state = meter.scalars(self.state)
         self.max_flops = self.max_bytes = 0
+        self.graph_failure = ""
+        """Why a constant-shape state could not be stepped by CUDA-graph replay, the first time it failed."""
 
     def track(self, state: State) -> None:
         self.max_state = max(self.max_state, self.meter.scalars(state))
@@ -160,8 +162,10 @@ def _advance_graphed(walk: _Walk, start: int, stop: int) -> State | None:
                 graph.replay()
             walk.track(static_state)  # constant shapes: a buffer's filled part only grows, so the last is largest
             return copy_state(static_state)
-    except Exception:  # not capturable (host syncs, data-dependent shapes): step eagerly instead
+    except Exception as error:  # not capturable (host syncs, data-dependent shapes): step eagerly instead
         torch.cuda.synchronize()
+        if not walk.graph_failure:
+            walk.graph_failure = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:200]
         return None
 
 
@@ -288,6 +292,11 @@ def _measure(
         result.cost_positions = {"rule": rule, "count": dense_until + 1 + len(sparse), "positions": sparse}
     result.modifies_input = conformance.modifies_input
     result.notes = conformance.notes + result.notes
+    if walk.graph_failure:
+        # Its lengths were reached by prefill or eager steps instead, which can take minutes at 131k.
+        result.notes.append(
+            f"the state keeps its shape but a step could not be replayed as a CUDA graph: {walk.graph_failure}"
+        )
     return result
 
 
