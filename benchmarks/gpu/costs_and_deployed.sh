@@ -7,7 +7,8 @@
 #             single blocks of deployed models at their real sizes (real_sizes.py), GPU to itself; then,
 #             side by side, fla's cache states and fla's model types on the GPU (neither is timed).
 # Usage (repo root, through the device tool, with .whl carried):
-#   [PROBE_ONLY=gqa,mqa,...] bash benchmarks/gpu/costs_and_deployed.sh PART [REAL-SIZE CONFIGS, with probe]
+#   [PROBE_ONLY=gqa,mqa,...] [PER_TARGET=45] [DEADLINE=400] [REAL_SIZES=...] \
+#     bash benchmarks/gpu/costs_and_deployed.sh PART [REAL-SIZE CONFIGS, with probe]
 # The 2026-12-03 run of the single-part version of this script, and what failed in it, is described in
 # results/hf/h200-2026-12-03/README.md.
 set -o pipefail
@@ -23,7 +24,8 @@ if [ "$part" = probe ]; then
   start=$(date +%s)
   # --sampled 0: no seeded positions beyond the windows; the guard against aliasing is the CPU run's
   # (the counts do not depend on the device), and each seeded position costs a prefill here.
-  timeout 460 python3 benchmarks/gpu/probe_each.py --out "$OUT/probe" --deadline 400 --per-target 45 --sampled 0 \
+  timeout 460 python3 benchmarks/gpu/probe_each.py --out "$OUT/probe" --deadline "${DEADLINE:-400}" \
+    --per-target "${PER_TARGET:-45}" --sampled 0 \
     --count-budget 300 --lengths 1024,8192,16384,32768,65536,131072 --repeats 5 --only "${PROBE_ONLY:-}" 2>&1 \
     | tee "$OUT/probe/probe_cuda.log"
   echo "probe_each: $(( $(date +%s) - start )) s" | tee -a "$OUT/versions.txt"
