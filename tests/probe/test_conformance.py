@@ -128,6 +128,17 @@ def test_a_wrong_prefill_is_caught():
         probe_module(BadPrefill(), label="m", d_model=4, lengths=LENGTHS, repeats=1)
 
 
+def test_a_wrong_prefill_state_is_caught():
+    """prefill_state is what the probe reaches long lengths with, so it is held to prefill's rule."""
+
+    class BadPrefillState(Decay):
+        def prefill_state(self, x):
+            return {"h": torch.ones(x.shape[0], self.d_model)}
+
+    with pytest.raises(ArchclassError, match="a step from prefill_state's state must equal"):
+        probe_module(BadPrefillState(), label="m", d_model=4, lengths=LENGTHS, repeats=1)
+
+
 def _module_file(tmp_path, body: str) -> str:
     path = tmp_path / "layer.py"
     path.write_text(

@@ -156,16 +156,15 @@ def _check_parallel_forms(model: Any, label: str, x: Tensor, stepped: Tensor, st
     rule = "step applied from init_state must reproduce forward on the same tokens"
     parallel = call(label, "forward", model.forward, x)
     _compare(label, rule, "forward", parallel, stepped, tolerance)
-    if not callable(getattr(model, "prefill", None)):
-        return
-    result = call(label, "prefill", model.prefill, x)
-    if not (isinstance(result, tuple) and len(result) == 2):
-        raise ArchclassError(f"{label}: prefill returned {type(result).__name__}; the OSP rule is (y, state)")
-    prefilled_y, prefilled = result
-    _compare(label, "prefill must return forward's outputs", "prefill", prefilled_y, stepped, tolerance)
-    check_state(label, prefilled, " returned by prefill")
-    _check_step_from(model, label, x, prefilled, state, "prefill", tolerance)
-    if callable(getattr(model, "prefill_state", None)):
+    if callable(getattr(model, "prefill", None)):
+        result = call(label, "prefill", model.prefill, x)
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise ArchclassError(f"{label}: prefill returned {type(result).__name__}; the OSP rule is (y, state)")
+        prefilled_y, prefilled = result
+        _compare(label, "prefill must return forward's outputs", "prefill", prefilled_y, stepped, tolerance)
+        check_state(label, prefilled, " returned by prefill")
+        _check_step_from(model, label, x, prefilled, state, "prefill", tolerance)
+    if callable(getattr(model, "prefill_state", None)):  # used without prefill too: checked on its own
         only = call(label, "prefill_state", model.prefill_state, x)
         check_state(label, only, " returned by prefill_state")
         _check_step_from(model, label, x, only, state, "prefill_state", tolerance)
