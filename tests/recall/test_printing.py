@@ -20,3 +20,17 @@ def test_a_run_line_names_knobs_in_order_and_the_bound():
 def test_violations_fail_only_when_there_are_some():
     assert violations_message([]) is None
     assert violations_message(["a", "b"]).endswith("the bound or the task): a; b")
+
+
+def test_a_training_line_without_a_logged_loss_says_so_instead_of_nan():
+    """A run cut before its first logged step (the CPU smoke of part 1 at 2 s a run) printed
+    "final loss nan", which reads as a diverged run."""
+    from archclass.recall.printing import training_line
+
+    run = {
+        "arch": "gla", "d_model": 64, "vocab": 1024, "lr": 3e-3, "tokens_per_second": 7000.0, "steps_run": 2,
+        "plateau_step": None, "accuracy": {"4": 0.0}, "capacity": 0, "history": [],
+    }  # fmt: skip
+    assert "no loss logged yet" in training_line(run) and "nan" not in training_line(run)
+    logged = training_line({**run, "history": [{"step": 250, "loss": 6.5}]})
+    assert "last logged loss 6.500" in logged

@@ -65,9 +65,11 @@ def training_line(run: dict[str, Any]) -> str:
     left = f"left plateau at step {plateau}" if plateau else "never left the plateau"
     accuracy = " ".join(f"{k}:{a:.2f}" for k, a in sorted(run["accuracy"].items(), key=lambda item: int(item[0])))
     losses = [h["loss"] for h in run.get("history", [])]
+    # The loss is logged every eval_every steps: a run cut before the first has none to show.
+    loss = f"last logged loss {losses[-1]:.3f}" if losses else "no loss logged yet"
     return (
         f"{run['arch']:<18} d={run['d_model']:<4} V={run['vocab']:<5} lr={run['lr']:<7g} "
         f"{run['tokens_per_second']:>12,.0f} tok/s  steps {run['steps_run']:>5}  {left:<28} "
-        f"final loss {losses[-1] if losses else math.nan:.3f} (ln V {math.log(run['vocab']):.2f})  "
+        f"{loss} (ln V {math.log(run['vocab']):.2f})  "
         f"capacity {run['capacity']}  acc by K {accuracy}"
     )
