@@ -49,11 +49,13 @@ def test_every_part_is_a_distinct_set_of_runs_at_the_published_scale():
     seen = set()
     for part in range(1, 8):
         for config in published.part_configs(part):
-            key = (config.arch, config.d_model, config.seed, config.lr)
+            key = (config.arch, config.d_model, config.seed, config.lr, tuple(sorted(config.overrides.items())))
             assert key not in seen
             seen.add(key)
             assert config.vocab >= 1024 and config.seq_len >= 512 and max(config.pairs) == 256
-    compact = {(a, d) for a, d, s, lr in seen if a in published.COMPACT and s == 0}
+    compact = {(a, d) for a, d, s, lr, _ in seen if a in published.COMPACT and s == 0}
+    windows = {dict(o)["window"] for a, *_, o in seen if a == "sliding-window-attention"}
+    assert windows == set(published.WINDOWS)
     assert len(compact) == len(published.COMPACT) * len(published.D_MODELS)
     with pytest.raises(ValueError, match="part must be one of"):
         published.part_configs(99)

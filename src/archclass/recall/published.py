@@ -77,7 +77,8 @@ COMPACT = ("linear-attention", "gla", "deltanet", "mamba-2")
 writes) and Mamba-2 (SSD: a scalar decay per head)."""
 ANCHORS = ("softmax-attention", "hyena")
 """Attention (state grows with T: must solve every K) and Hyena (a gated long convolution whose
-filters do not depend on the input: Zoology finds it fails as K grows)."""
+filters do not depend on the input: Zoology finds it fails as K grows); sliding windows (WINDOWS) in
+part 3."""
 
 
 def base_config(**changes: Any) -> Any:
@@ -117,6 +118,18 @@ def _runs(archs: tuple[str, ...], widths: tuple[int, ...], seeds: tuple[int, ...
     ]
 
 
+WINDOWS = (64, 256)
+"""Sliding-window anchors at ANCHOR_WIDTH: the test's key-value pairs span up to 1,024 tokens, so a
+window recalls only the pairs it still sees, whatever its width; its state is 2 d_model w."""
+
+
+def _window(window: int) -> Any:
+    return base_config(
+        arch="sliding-window-attention", d_model=ANCHOR_WIDTH, seed=0, lr=LRS[1], max_seconds=SECONDS_PER_RUN,
+        overrides={"window": window},
+    )  # fmt: skip
+
+
 def part_configs(part: int) -> list[Any]:
     """The runs of one part; parts are ordered so the first gives the most: every compact family at
     every size once, with the anchors; then the other seeds; then the other learning rates."""
@@ -124,7 +137,9 @@ def part_configs(part: int) -> list[Any]:
     parts = {
         1: _runs(COMPACT, D_MODELS, (0,), (middle,)) + _runs(ANCHORS, (ANCHOR_WIDTH,), (0,), (middle,)),
         2: _runs(COMPACT, D_MODELS, (1,), (middle,)) + _runs(("softmax-attention",), (64,), (0,), (middle,)),
-        3: _runs(COMPACT, D_MODELS, (2,), (middle,)) + _runs(("hyena",), (64, 256), (0,), (middle,)),
+        3: _runs(COMPACT, D_MODELS, (2,), (middle,))
+        + _runs(("hyena",), (64, 256), (0,), (middle,))
+        + [_window(window) for window in WINDOWS],
         4: _runs(COMPACT, D_MODELS, (0,), (high,)),
         5: _runs(COMPACT, D_MODELS, (0,), (low,)),
         6: _runs(COMPACT, D_MODELS, (1,), (high,)),
