@@ -60,7 +60,8 @@ def summarise(
     bytes_fit = fit_growth(lengths, [m.max_step_bytes for m in measurements])
     timed = [m for m in measurements if m.length >= TIME_FIT_FROM]
     timed = timed if len(timed) >= 3 else measurements
-    time_fit = fit_growth([m.length for m in timed], [m.step_seconds for m in timed], exact=False)
+    steady = all(m.timing == "cuda graph replay" for m in timed)
+    time_fit = fit_growth([m.length for m in timed], [m.step_seconds for m in timed], exact=False, steady=steady)
     # Compute grows if either count grows: a step can move more bytes with the same matrix products.
     compute_fit = max(flops_fit, bytes_fit, key=lambda f: (f.growth.rank, f.exponent))
     flags, fired = classify_facts(
