@@ -35,6 +35,7 @@ def attend(q: Tensor, k: Tensor, v: Tensor, visible: Tensor | None = None, causa
             # splits its work by head, so 32 query heads keep the GPU busy where one kv head's rows
             # did not (H200, 2026-12-03, at 131k tokens: the grouped rows through the fused kernel took
             # 11x the floor for GQA and 51x for MQA, and through two matrix products 33x and 6x).
+            # enable_gqa is why the probe extra needs torch 2.5.
             return F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
         return attend(grouped, k, v).reshape(b, h, t, v.shape[-1])
     if groups > 1:  # a masked parallel form: each query head gets its kv head's keys
