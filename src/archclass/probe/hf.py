@@ -180,6 +180,10 @@ def probe_hf(
     try:
         torch.manual_seed(0)
         model = transformers.AutoModelForCausalLM.from_config(config).to(device=device, dtype=torch_dtype).eval()
+        # Inference only. And torch's FLOP counter hooks every module input that requires grad: under
+        # no_grad it fails on a parameter passed as an argument, as transformers 5.25's kernel layers
+        # pass the conv weight ("Expected gradient function to be set").
+        model.requires_grad_(False)
     except Exception as error:
         raise _build_error(transformers, model_type, error) from None
     _refuse_fla_on_cpu(model, device)
