@@ -82,7 +82,10 @@ def _scan(text: str) -> None:
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError as error:
-        raise _marked(error) from None
+        marked = _marked(error)
+        if "maximum nesting depth" in str(error):  # PyYAML 6.0.4's own limit, met while scanning ahead
+            raise YamlError(f"lists and mappings are nested more than {MAX_DEPTH} levels deep", marked.line) from None
+        raise marked from None
 
 
 def _field_lines(node: yaml.Node, prefix: str = "") -> dict[str, int]:
