@@ -27,13 +27,15 @@ def _count(fn, *args):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])  # on CUDA, bfloat16 selects the flash kernels
 @pytest.mark.parametrize(
     ("heads", "kv_heads", "lq", "lk"), [(4, 4, 1, 37), (8, 2, 1, 64), (8, 1, 5, 5), (4, 4, 16, 16)]
 )
-def test_fused_attention_counts_the_same_flops_as_the_explicit_form(device, heads, kv_heads, lq, lk):
-    q = torch.randn(2, heads, lq, 16, device=device)
-    k = torch.randn(2, kv_heads, lk, 16, device=device)
-    v = torch.randn(2, kv_heads, lk, 16, device=device)
+def test_fused_attention_counts_the_same_flops_as_the_explicit_form(device, dtype, heads, kv_heads, lq, lk):
+    q, k, v = (
+        torch.randn(2, n, length, 16, device=device, dtype=getattr(torch, dtype))
+        for n, length in ((heads, lq), (kv_heads, lk), (kv_heads, lk))
+    )
     fused = _count(lambda *a: F.scaled_dot_product_attention(*a, enable_gqa=heads != kv_heads), q, k, v)
     explicit = _count(_explicit, q, k, v)
     assert fused == explicit == attention_flops(q.shape, k.shape, v.shape)

@@ -35,6 +35,18 @@ def _fused(query: Shape, key: Shape, value: Shape, *args: Any, out_shape: Any = 
     return attention_flops(query, key, value)
 
 
+def _fused_sequence_first(
+    query: Shape, key: Shape, value: Shape, *args: Any, out_shape: Any = None, **kwargs: Any
+) -> int:
+    # The kernels under SDPA take (batch, length, heads, dim); packed variable-length inputs have no batch
+    # axis and are counted as one sequence of all their tokens.
+    def heads_first(shape: Shape) -> list[int]:
+        *batch, length, heads, dim = shape
+        return [*batch, heads, length, dim]
+
+    return attention_flops(heads_first(query), heads_first(key), heads_first(value))
+
+
 def _fused_kernels() -> list[Any]:
     aten = torch.ops.aten
     names = (
@@ -48,6 +60,13 @@ def _fused_kernels() -> list[Any]:
     return [getattr(aten, name) for name in names if hasattr(aten, name)]
 
 
+def _sequence_first_kernels() -> list[Any]:
+    aten = torch.ops.aten
+    names = ("_flash_attention_forward", "_efficient_attention_forward")
+    return [getattr(aten, name) for name in names if hasattr(aten, name)]
+
+
 def counting_mode() -> FlopCounterMode:
     """A FlopCounterMode that counts fused attention kernels with :func:`attention_flops`."""
-    return FlopCounterMode(display=False, custom_mapping=dict.fromkeys(_fused_kernels(), _fused))
+    mapping = dict.fromkeys(_fused_kernels(), _fused) | dict.fromkeys(_sequence_first_kernels(), _fused_sequence_first)
+    return FlopCounterMode(display=False, custom_mapping=mapping)

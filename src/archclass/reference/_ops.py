@@ -11,12 +11,19 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
 
 
 def work_dtype(dtype: torch.dtype) -> torch.dtype:
     """The dtype a parallel form computes in: cumulative log-decays, FFTs and log-space scans lose too
     much in half precision, so at least float32."""
     return torch.promote_types(dtype, torch.float32)
+
+
+def under_counter() -> bool:
+    """Whether a TorchDispatchMode (the probe's FLOP and byte counters) is watching. A step may then
+    take a path whose operations the counters know, doing the same work as the one it times."""
+    return bool(_get_current_dispatch_mode_stack())
 
 
 def attend(q: Tensor, k: Tensor, v: Tensor, visible: Tensor | None = None, causal: bool = False) -> Tensor:
@@ -30,12 +37,14 @@ def attend(q: Tensor, k: Tensor, v: Tensor, visible: Tensor | None = None, causa
         # key and value is read once (a repeat of the cache would copy it `groups` times).
         b, h, t, d = q.shape
         grouped = q.reshape(b, k.shape[1], groups * t, d)
-        if q.is_cuda:
+        if q.is_cuda and not under_counter():
             # The fused kernel, each query head on its own (enable_gqa maps it to its kv head): it
             # splits its work by head, so 32 query heads keep the GPU busy where one kv head's rows
             # did not (H200, 2026-12-03, at 131k tokens: the grouped rows through the fused kernel took
             # 11x the floor for GQA and 51x for MQA, and through two matrix products 33x and 6x).
-            # enable_gqa is why the probe extra needs torch 2.5.
+            # enable_gqa is why the probe extra needs torch 2.5. Counted, the grouped rows below do the
+            # same work: torch's FLOP formula for the kernels behind enable_gqa asserts equal head counts
+            # (torch 2.11 on the H200 failed GQA, MQA and Jamba at their first counted step).
             return F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
         return attend(grouped, k, v).reshape(b, h, t, v.shape[-1])
     if groups > 1:  # a masked parallel form: each query head gets its kv head's keys

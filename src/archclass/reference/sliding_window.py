@@ -43,6 +43,28 @@ class WindowedAttention(Attention):
         """The slot token t is written into: its own until the buffer is full, then the ring's."""
         return t if t < self.n_sink else self.n_sink + (t - self.n_sink) % self.window
 
+    def sees(self, queries: Tensor, keys: Tensor) -> Tensor:
+        """Which of the key positions each query position attends to: an earlier one in its window,
+        or a sink."""
+        gap = queries[:, None] - keys[None, :]
+        return (gap >= 0) & ((gap < self.window) | (keys[None, :] < self.n_sink))
+
+    def attend_all(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """The parallel form, a band of queries at a time: each band attends to the sinks and to the
+        keys from one window before it, so memory and work grow as T * window, not T^2 (a full T x T
+        mask at 131k tokens does not fit a GPU)."""
+        q, k, v = self.project(x)
+        T, band = x.shape[1], max(self.window, 256)
+        outputs = []
+        for start in range(0, T, band):
+            end = min(start + band, T)
+            first = max(0, start - self.window + 1)
+            keys = torch.cat([torch.arange(min(self.n_sink, first)), torch.arange(first, end)]).to(x.device)
+            queries = torch.arange(start, end, device=x.device)
+            outputs.append(attend(q[:, :, start:end], k[:, :, keys], v[:, :, keys], self.sees(queries, keys)))
+        y = torch.cat(outputs, dim=2)
+        return self.out(y.transpose(1, 2).flatten(-2)), k, v
+
     def prefill(self, x: Tensor) -> tuple[Tensor, dict[str, Any]]:
         y, k, v = self.attend_all(x)
         T = x.shape[1]
@@ -74,19 +96,10 @@ class SlidingWindowAttention(WindowedAttention):
     def __init__(self, d_model: int, n_heads: int = 2, window: int = 4) -> None:
         super().__init__(d_model, n_heads, window, n_sink=0)
 
-    def visible(self, T: int, device: torch.device) -> Tensor:
-        gap = torch.arange(T, device=device)[:, None] - torch.arange(T, device=device)[None, :]
-        return (gap >= 0) & (gap < self.window)
-
 
 class StreamingLLM(WindowedAttention):
     def __init__(self, d_model: int, n_heads: int = 2, window: int = 4, n_sink: int = 2) -> None:
         super().__init__(d_model, n_heads, window, n_sink)
-
-    def visible(self, T: int, device: torch.device) -> Tensor:
-        pos = torch.arange(T, device=device)
-        gap = pos[:, None] - pos[None, :]
-        return (gap >= 0) & ((gap < self.window) | (pos[None, :] < self.n_sink))
 
 
 def _window_cache(T: int, d_model: int, kwargs: Mapping[str, Any], sinks: bool) -> int:
