@@ -11,10 +11,11 @@ The cache holds (d_latent + d_rope) * T scalars, whatever the number of heads. T
 up-projects the latents into keys and values; the step form uses the inference trick of the paper and
 absorbs W_uk into the query and W_uv into the output, so it attends in latent space and never
 materialises per-head keys for the whole cache. Each token's latent and rotary key sit side by side in
-one cache row of d_latent + d_rope (the layout of DeepSeek's FlashMLA), so one product with the absorbed
-query scores the whole cache. The cache is kept in a buffer with spare slots and a length, so a step
-writes one slot and copies none of it (see _ops.append). The step is written for few kernels: on the
-H200 its fixed part (about 50 small kernels) cost 130 us against a 24 us floor.
+one cache row of d_latent + d_rope (the layout of DeepSeek's FlashMLA), so the absorbed query scores
+whole rows and the values are their first d_latent columns: one pass over the cache does both (a fused
+split-KV kernel on CUDA, see _latent_decode). The cache is kept in a buffer with spare slots and a
+length, so a step writes one slot and copies none of it (see _ops.append). The step is written for
+few kernels: on the H200 its fixed part (about 50 small kernels) cost 130 us against a 24 us floor.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import torch
 from torch import Tensor, nn
 
 from archclass.reference import ReferenceSpec, attention_heads
-from archclass.reference._ops import append, attend, into_buffer, mix_values
+from archclass.reference._latent_decode import latent_attention
+from archclass.reference._ops import append, attend, into_buffer
 
 
 def rotation(pos: Tensor, dim: int, dtype: torch.dtype, base: float = 10000.0) -> tuple[Tensor, Tensor]:
@@ -103,12 +105,12 @@ class MultiHeadLatentAttention(nn.Module):
         buffer = append(state["rows"], n, row.unsqueeze(1), 1)
         rows = buffer[:, : n + 1]
         # Absorb W_uk into the query: q_h . (W_uk,h c_s) = (W_uk,h^T q_h) . c_s; with the rotary query
-        # beside it, one product scores every cache row.
+        # beside it, the query scores whole cache rows, whose latents are the values.
         w_uk = self.up_k.weight.unflatten(0, (self.n_heads, self.d_head))  # (heads, d_head, d_latent)
         w_uv = self.up_v.weight.unflatten(0, (self.n_heads, self.d_head))
-        query = torch.cat([torch.einsum("bhd,hdc->bhc", q, w_uk), q_r], dim=-1) * (self.d_head + self.d_rope) ** -0.5
-        p = (query @ rows.transpose(-1, -2)).softmax(-1)  # (batch, heads, n + 1)
-        y = torch.einsum("bhc,hdc->bhd", mix_values(p, rows[..., : self.d_latent]), w_uv)  # W_uv after the sum
+        query = torch.cat([torch.einsum("bhd,hdc->bhc", q, w_uk), q_r], dim=-1)
+        mixed = latent_attention(query, rows, self.d_latent, (self.d_head + self.d_rope) ** -0.5)  # (batch, heads, c)
+        y = torch.einsum("bhc,hdc->bhd", mixed, w_uv)  # W_uv after the sum
         return self.out(y.flatten(-2)), {"rows": buffer, "length": n + 1}
 
 
