@@ -31,8 +31,8 @@ if [ "$part" = probe ]; then
   echo "probe_each: $(( $(date +%s) - start )) s" | tee -a "$OUT/versions.txt"
   if [ -n "${2:-}" ]; then  # optional: real-size blocks of these configs too (comma-separated)
     start=$(date +%s)
-    timeout 100 python3 benchmarks/hf/real_sizes.py --out "$OUT/probe/real_sizes.json" --lengths 4096,16384,65536 \
-      --only "$2" 2>&1 | grep -v Warning | tail -8
+    timeout "${REAL_TIMEOUT:-100}" python3 benchmarks/hf/real_sizes.py --out "$OUT/probe/real_sizes.json" \
+      --lengths "${REAL_LENGTHS:-4096,16384,65536}" --only "$2" 2>&1 | grep -v Warning | tail -8
     echo "real sizes: $(( $(date +%s) - start )) s" | tee -a "$OUT/versions.txt"
   fi
   exit 0

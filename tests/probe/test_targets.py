@@ -69,7 +69,10 @@ def test_a_named_size_sets_a_references_width_and_hyperparameters():
     assert target.kwargs == {"n_heads": 16, "d_latent": 512, "d_rope": 64}
     assert target.registry_symbols == {"d": 2048, "c": 512, "r": 64, "h": 16}
     overridden = resolve("gqa", d_model=4096, kwargs={"n_kv_heads": 4}, registry=None, size=SIZES["llama-3-8b"])
-    assert overridden.kwargs == {"n_heads": 32, "n_kv_heads": 4} and overridden.model.kv.out_features == 2 * 4 * 128
+    assert (
+        overridden.kwargs == {"n_heads": 32, "n_kv_heads": 4}
+        and overridden.model.qkv.out_features == (32 + 2 * 4) * 128
+    )
 
 
 def test_an_unknown_size_or_keyword_is_one_line_naming_what_is_known():

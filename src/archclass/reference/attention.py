@@ -36,15 +36,17 @@ class Attention(nn.Module):
             raise ValueError(f"need n_kv_heads | n_heads | d_model, got {n_kv_heads}, {n_heads}, {d_model}")
         self.d_model, self.n_heads, self.n_kv_heads = d_model, n_heads, n_kv_heads
         self.d_head = d_model // n_heads
-        self.q = nn.Linear(d_model, n_heads * self.d_head, bias=False)
-        self.kv = nn.Linear(d_model, 2 * n_kv_heads * self.d_head, bias=False)
+        # Queries, keys and values come out of one product: a decode step then reads the three weight
+        # matrices in one kernel instead of two.
+        self.qkv = nn.Linear(d_model, (n_heads + 2 * n_kv_heads) * self.d_head, bias=False)
         self.out = nn.Linear(n_heads * self.d_head, d_model, bias=False)
 
     def project(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(batch, T, d_model) -> q (batch, n_heads, T, d_head), k and v (batch, n_kv_heads, T, d_head)."""
-        q = self.q(x).unflatten(-1, (self.n_heads, self.d_head)).transpose(1, 2)
-        k, v = self.kv(x).unflatten(-1, (2, self.n_kv_heads, self.d_head)).permute(2, 0, 3, 1, 4)
-        return q, k, v
+        q, k, v = (
+            self.qkv(x).unflatten(-1, (-1, self.d_head)).split([self.n_heads, self.n_kv_heads, self.n_kv_heads], -2)
+        )
+        return q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
 
     def visible(self, T: int, device: torch.device) -> Tensor | None:
         """Which keys (columns) each query (row) attends to; None: every earlier token (causal)."""
@@ -68,7 +70,7 @@ class Attention(nn.Module):
         return y, {"k": self.trim(k), "v": self.trim(v)}
 
     def init_state(self, batch: int) -> dict[str, Any]:
-        empty = self.kv.weight.new_zeros(batch, self.n_kv_heads, 0, self.d_head)
+        empty = self.qkv.weight.new_zeros(batch, self.n_kv_heads, 0, self.d_head)
         return {"k": empty, "v": empty.clone()}
 
     def step(self, x: Tensor, state: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
@@ -88,7 +90,7 @@ class SoftmaxAttention(Attention):
         return y, {"k": into_buffer(k, 2), "v": into_buffer(v, 2), "length": x.shape[1]}
 
     def init_state(self, batch: int) -> dict[str, Any]:
-        empty = self.kv.weight.new_zeros(batch, self.n_kv_heads, 0, self.d_head)
+        empty = self.qkv.weight.new_zeros(batch, self.n_kv_heads, 0, self.d_head)
         return {"k": into_buffer(empty, 2), "v": into_buffer(empty, 2), "length": 0}
 
     def step(self, x: Tensor, state: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:

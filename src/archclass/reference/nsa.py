@@ -123,7 +123,7 @@ class NativeSparseAttention(SoftmaxAttention):
         return {"k": into_buffer(k, 2), "v": into_buffer(v, 2), "length": x.shape[1], "k_cmp": k_cmp, "v_cmp": v_cmp}
 
     def init_state(self, batch: int) -> dict[str, Any]:
-        empty = self.kv.weight.new_zeros(batch, self.n_heads, 0, self.d_head)
+        empty = self.qkv.weight.new_zeros(batch, self.n_heads, 0, self.d_head)
         return {**super().init_state(batch), "k_cmp": empty, "v_cmp": empty.clone()}
 
     def step(self, x: Tensor, state: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:

@@ -78,7 +78,7 @@ class WindowedAttention(Attention):
         return like.new_zeros(like.shape[0], self.n_kv_heads, self.n_sink + self.window, self.d_head)
 
     def init_state(self, batch: int) -> dict[str, Any]:
-        ring = self._ring(self.kv.weight.new_zeros(batch))
+        ring = self._ring(self.qkv.weight.new_zeros(batch))
         return {"k": ring, "v": ring.clone(), "length": 0}
 
     def step(self, x: Tensor, state: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
