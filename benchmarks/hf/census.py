@@ -35,8 +35,19 @@ def main() -> None:
         from archclass.probe.hf_config import causal_lm_types, is_fla_type
 
         types = [t for t in causal_lm_types() if is_fla_type(t)]
+    # Each row is also appended to OUT's .partial.jsonl as it comes: a run cut short (the H200 run of
+    # fla's types on 2026-12-03 was killed at 240 s) keeps the types it finished.
+    partial = args.out.with_suffix(".partial.jsonl")
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_text("", encoding="utf-8")
+
+    def keep(row: dict) -> None:
+        with partial.open("a", encoding="utf-8") as stream:
+            stream.write(json.dumps(row) + "\n")
+
     rows = census(
         types=types,
+        on_row=keep,
         workers=args.workers,
         device=args.device,
         progress=lambda t: print(f"{time.time() - start:6.0f}s {t}", file=sys.stderr, flush=True),

@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from archclass.probe.hf import HFProbeError, probe_hf
+from archclass.errors import ArchclassError
+from archclass.probe.hf import probe_hf
 
 CONFIGS = Path(__file__).parent / "configs"
 
@@ -28,8 +29,8 @@ def _probe(path: Path, layers: int, lengths: list[int], sender: Any) -> None:
             config_path=path, layers=layers, lengths=lengths, device="cuda", dtype="bfloat16", check=False, repeats=20
         )
         sender.send({"config": path.stem, **result.as_dict()})
-    except HFProbeError as error:
-        sender.send({"config": path.stem, "error": str(error), "error_kind": error.kind})
+    except ArchclassError as error:  # HFProbeError, or a refused argument such as too few lengths
+        sender.send({"config": path.stem, "error": str(error), "error_kind": getattr(error, "kind", "usage")})
 
 
 def _isolated(path: Path, layers: int, lengths: list[int]) -> dict[str, Any]:

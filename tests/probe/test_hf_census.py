@@ -32,7 +32,10 @@ def test_a_type_that_hangs_is_recorded_as_timed_out_and_one_that_crashes_as_such
 
     monkeypatch.setattr(hf_census, "probe_hf", misbehave)
     start = time.monotonic()
-    rows = census(types=["llama", "mamba"], lengths=LENGTHS, timeout=2.0, workers=2)
+    kept = []
+    rows = census(types=["llama", "mamba"], lengths=LENGTHS, timeout=2.0, workers=2, on_row=kept.append)
     assert time.monotonic() - start < 30
+    # each row is handed over when its type ends, the crash (at once) before the time-out
+    assert [row["model_type"] for row in kept] == ["mamba", "llama"] and sorted(kept, key=rows.index) == rows
     assert [row["error_kind"] for row in rows] == ["timeout", "crash"]
     assert "exit code 3" in rows[1]["error"]

@@ -117,11 +117,12 @@ def census(
     timeout: float = CENSUS_TIMEOUT,
     workers: int | None = None,
     device: str = "cpu",
+    on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Every causal-LM model type classified, or given a one-line reason; compared with the registry.
 
     Model types run in forked processes, WORKERS at a time (default: one per CPU core), each with
-    TIMEOUT seconds."""
+    TIMEOUT seconds. on_row gets each type's row as soon as it is done, so a run cut short keeps them."""
     import os
     from multiprocessing.connection import wait
 
@@ -149,6 +150,12 @@ def census(
                     outcomes[child.model_type] = (
                         "error",
                         (f"{child.model_type}: timed out after {timeout:.0f} s", "timeout"),
+                    )
+                if on_row:
+                    on_row(
+                        _census_row(
+                            child.model_type, outcomes[child.model_type], owners.get(child.model_type), registry
+                        )
                     )
                 if progress:
                     progress(child.model_type)
