@@ -15,7 +15,9 @@ one cache row of d_latent + d_rope (the layout of DeepSeek's FlashMLA), so the a
 whole rows and the values are their first d_latent columns: one pass over the cache does both (a fused
 split-KV kernel on CUDA, see _latent_decode). The cache is kept in a buffer with spare slots and a
 length, so a step writes one slot and copies none of it (see _ops.append). The step is written for
-few kernels: on the H200 its fixed part (about 50 small kernels) cost 130 us against a 24 us floor.
+few kernels, because at batch 1 its fixed part, not its cache, decides its time: one input product, the
+RoPE frequencies kept from step to step, 19 kernels on CUDA (about 50 on the H200 at first, 130 us
+against a 24 us floor).
 """
 
 from __future__ import annotations
@@ -31,12 +33,16 @@ from archclass.reference._latent_decode import latent_attention
 from archclass.reference._ops import append, attend, into_buffer
 
 
-def rotation(pos: Tensor, dim: int, dtype: torch.dtype, base: float = 10000.0) -> tuple[Tensor, Tensor]:
-    """cos and sin of the RoPE angles pos * base^(-2i/dim), (len(pos), dim), each frequency twice: for
-    pairs (x_i, x_{i+dim/2}). The angles are computed in at least float32 so bfloat16 positions stay exact."""
+def frequencies(dim: int, device: torch.device, work: torch.dtype, base: float = 10000.0) -> Tensor:
+    """RoPE's frequencies base^(-2i/dim), each twice (for the pairs (x_i, x_{i+dim/2})), in `work`."""
+    return (base ** (-torch.arange(dim // 2, device=device, dtype=work) / (dim // 2))).repeat(2)
+
+
+def rotation(pos: Tensor, dim: int, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """cos and sin of the RoPE angles pos * frequency, (len(pos), dim). The angles are computed in at
+    least float32 so bfloat16 positions stay exact."""
     work = torch.promote_types(dtype, torch.float32)
-    freqs = base ** (-torch.arange(dim // 2, device=pos.device, dtype=work) / (dim // 2))
-    angle = pos.to(work)[:, None] * freqs.repeat(2)
+    angle = pos.to(work)[:, None] * frequencies(dim, pos.device, work)
     return angle.cos().to(dtype), angle.sin().to(dtype)
 
 
@@ -53,22 +59,23 @@ class MultiHeadLatentAttention(nn.Module):
             raise ValueError(f"need n_heads | d_model and an even d_rope, got {n_heads}, {d_model}, {d_rope}")
         self.n_heads, self.d_head, self.d_latent, self.d_rope = n_heads, d_model // n_heads, d_latent, d_rope
         self.d_model = d_model
-        # W_dkv (what the cache stores) and W_kr (the shared positional key), as one product.
-        self.down = nn.Linear(d_model, d_latent + d_rope, bias=False)
         self.up_k = nn.Linear(d_latent, d_model, bias=False)  # W_uk, all heads stacked
         self.up_v = nn.Linear(d_latent, d_model, bias=False)  # W_uv
-        self.q = nn.Linear(d_model, d_model + n_heads * d_rope, bias=False)  # W_q and W_qr, as one product
+        # W_q, W_qr (the rotary queries), W_kr (the shared rotary key) and W_dkv (the latent the cache
+        # stores) as one product, the rotary parts side by side so they are rotated together.
+        self.project = nn.Linear(d_model, d_model + n_heads * d_rope + d_rope + d_latent, bias=False)
+        # A step's RoPE frequencies, kept from step to step (not a buffer: .to(bfloat16) would round them)
+        self._step_frequencies: dict[tuple[torch.device, torch.dtype], Tensor] = {}
         self.out = nn.Linear(d_model, d_model, bias=False)
 
     def _split(self, x: Tensor, cos: Tensor, sin: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(batch, T, d_model) -> queries (batch, T, heads, d_head), rotated rotary queries (batch, T,
         heads, d_rope) and cache rows [c ; RoPE(k^R)] (batch, T, d_latent + d_rope)."""
-        q = self.q(x)
-        q_nope = q[..., : self.d_model].unflatten(-1, (self.n_heads, self.d_head))
-        q_rot = q[..., self.d_model :].unflatten(-1, (self.n_heads, self.d_rope))
-        c, k_rot = self.down(x).split([self.d_latent, self.d_rope], dim=-1)
+        heads, r = self.n_heads, self.d_rope
+        q, rotary, c = self.project(x).split([self.d_model, (heads + 1) * r, self.d_latent], dim=-1)
         # The queries' and the key's rotary parts share their angles: rotated together, in one pass.
-        rotated = rope(torch.cat([q_rot, k_rot.unsqueeze(-2)], dim=-2), cos.unsqueeze(-2), sin.unsqueeze(-2))
+        rotated = rope(rotary.unflatten(-1, (heads + 1, r)), cos.unsqueeze(-2), sin.unsqueeze(-2))
+        q_nope = q.unflatten(-1, (heads, self.d_head))
         return q_nope, rotated[..., :-1, :], torch.cat([c, rotated[..., -1, :]], dim=-1)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -94,12 +101,17 @@ class MultiHeadLatentAttention(nn.Module):
         return {"rows": into_buffer(rows, 1), "length": x.shape[1]}
 
     def init_state(self, batch: int) -> dict[str, Any]:
-        rows = self.down.weight.new_zeros(batch, 0, self.d_latent + self.d_rope)
+        rows = self.project.weight.new_zeros(batch, 0, self.d_latent + self.d_rope)
         return {"rows": into_buffer(rows, 1), "length": 0}
 
     def step(self, x: Tensor, state: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
         n = state["length"]  # this token's position
-        cos, sin = rotation(torch.arange(n, n + 1, device=x.device), self.d_rope, x.dtype)
+        work = torch.promote_types(x.dtype, torch.float32)
+        key = (x.device, work)
+        if key not in self._step_frequencies:  # six small kernels a step fewer than rotation()
+            self._step_frequencies[key] = frequencies(self.d_rope, x.device, work)
+        angle = (self._step_frequencies[key] * n)[None]  # float32 holds every position up to 2^24 exactly
+        cos, sin = angle.cos().to(x.dtype), angle.sin().to(x.dtype)
         q, q_r, row = self._split(x, cos, sin)  # (batch, heads, .), (batch, heads, .), (batch, c + r)
         # Written into slot n of a buffer with spare slots; the first n + 1 slots are this token's cache.
         buffer = append(state["rows"], n, row.unsqueeze(1), 1)
