@@ -26,6 +26,8 @@ SizeOption = Annotated[Optional[str], typer.Option("--size", help=_SIZE_HELP)]
 _LENGTHS_HELP = "Comma-separated positions T (default: 128..2048 on CPU, 1k..64k on CUDA)."
 LengthsOption = Annotated[Optional[str], typer.Option(help=_LENGTHS_HELP)]
 RepeatsOption = Annotated[int, typer.Option(min=1, help="Timed repetitions of each step (median reported).")]
+_WORKERS_HELP = "Processes probing references at once on CPU (0: one per core; 1: one at a time, quietest timings)."
+WorkersOption = Annotated[int, typer.Option(min=0, help=_WORKERS_HELP)]
 _CHECK_HELP = "First check that step reproduces forward and prefill (the OSP rule)."
 CheckOption = Annotated[bool, typer.Option("--check/--no-check", help=_CHECK_HELP)]
 OutOption = Annotated[Optional[Path], typer.Option("--out", help="Also write the JSON here.")]
@@ -66,6 +68,7 @@ def probe_command(
     dtype: DtypeOption = None,
     lengths: LengthsOption = None,
     repeats: RepeatsOption = 20,
+    workers: WorkersOption = 0,
     check: CheckOption = True,
     json_: JsonOption = False,
     out: OutOption = None,
@@ -102,7 +105,7 @@ def probe_command(
     with probe_progress(stderr, len(targets) * len(chosen)) as report:
         found = probe_targets(
             targets, d_model=d_model, kwargs=kwargs, lengths=chosen, device=device, dtype=dtype, repeats=repeats,
-            check=check, registry=registry_file, progress=report, size=size,
+            check=check, registry=registry_file, progress=report, size=size, workers=workers,
         )  # fmt: skip
     results = [result.as_dict() for result in found]
     if store:

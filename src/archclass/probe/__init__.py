@@ -13,6 +13,7 @@ Importing this package does not import torch; calling `probe` does.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,7 @@ def probe_targets(
     seed: int = 0,
     scan: Any = None,
     progress: Callable[[str, int], None] | None = None,
+    workers: int = 1,
 ) -> list[ProbeResult]:
     """Check and measure each target at each length; a reference's result is compared with its registry
     entry (given as a Registry, a YAML path, or None for the bundled one).
@@ -58,7 +60,8 @@ def probe_targets(
     prefill. scan: a runner.CostScan, which positions have their step counted (default: every position
     while 30,000 operations last, then the windows before each length and 64 seeded positions; a GPU
     timing run may count fewer, since the counts do not depend on the device).
-    progress(label, length) is called after each measured length.
+    progress(label, length) is called after each measured length. workers > 1 probes several targets
+    given by name in that many processes at once on CPU (see archclass.probe.parallel); 0: one per core.
     """
     import torch
 
@@ -71,6 +74,15 @@ def probe_targets(
         raise ArchclassError(f"device {device!r}: use cpu or cuda")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ArchclassError("device cuda: no CUDA device is available on this machine (use cpu)")
+    workers = min(workers or os.cpu_count() or 1, len(targets))
+    if workers > 1 and device == "cpu" and all(isinstance(target, str) for target in targets):
+        from archclass.probe.parallel import probe_in_processes
+
+        options = {
+            "d_model": d_model, "kwargs": kwargs, "lengths": lengths, "device": device, "dtype": dtype,
+            "repeats": repeats, "size": size, "check": check, "registry": registry, "seed": seed, "scan": scan,
+        }  # fmt: skip
+        return probe_in_processes(list(targets), workers, options, progress)
     chosen_size = get_size(size) if size is not None else default_probe_size(device)
     torch_dtype = _dtype(dtype if dtype is not None else ("bfloat16" if device.startswith("cuda") else "float32"))
     width = d_model if d_model is not None else chosen_size.d
