@@ -82,7 +82,7 @@ def probe_targets(
             "d_model": d_model, "kwargs": kwargs, "lengths": lengths, "device": device, "dtype": dtype,
             "repeats": repeats, "size": size, "check": check, "registry": registry, "seed": seed, "scan": scan,
         }  # fmt: skip
-        return probe_in_processes(list(targets), workers, options, progress)
+        return probe_in_processes(probe_targets, list(targets), workers, options, progress)
     chosen_size = get_size(size) if size is not None else default_probe_size(device)
     torch_dtype = _dtype(dtype if dtype is not None else ("bfloat16" if device.startswith("cuda") else "float32"))
     width = d_model if d_model is not None else chosen_size.d

@@ -16,8 +16,11 @@ from typing import Any
 from archclass.errors import ArchclassError
 from archclass.probe.result import ProbeResult
 
+ProbeTargets = Callable[..., list[ProbeResult]]
+
 
 def probe_in_processes(
+    probe_targets: ProbeTargets,
     targets: Sequence[str],
     workers: int,
     options: dict[str, Any],
@@ -25,11 +28,12 @@ def probe_in_processes(
 ) -> list[ProbeResult]:
     """probe_targets([target], **options) for each target in `workers` processes, results in the
     targets' order; progress(label, length) for each measured length, as each target finishes. The
-    first target that fails stops the run with its one-line error."""
+    first target that fails stops the run with its one-line error. probe_targets is passed in (and
+    pickled by name) so that this module does not import the package that imports it."""
     context = multiprocessing.get_context("spawn")
     results = []
     with context.Pool(workers, initializer=_one_thread) as pool:
-        for outcome in pool.imap(functools.partial(_probe_one, options), targets):
+        for outcome in pool.imap(functools.partial(_probe_one, probe_targets, options), targets):
             if isinstance(outcome, str):
                 raise ArchclassError(outcome)
             if progress is not None:
@@ -45,10 +49,8 @@ def _one_thread() -> None:
     torch.set_num_threads(1)
 
 
-def _probe_one(options: dict[str, Any], target: str) -> ProbeResult | str:
+def _probe_one(probe_targets: ProbeTargets, options: dict[str, Any], target: str) -> ProbeResult | str:
     """The target's result, or its error as one line (an exception may not survive pickling)."""
-    from archclass.probe import probe_targets
-
     try:
         return probe_targets([target], **options)[0]
     except ArchclassError as error:
