@@ -136,7 +136,12 @@ def test_filtering_by_family_hides_the_others(browser, artifacts):
     assert browser.find_element(By.ID, "status").text == f"{len(ssm)} of {len(load_registry())} architectures shown"
     browser.save_screenshot(str(artifacts / "filtered-ssm.png"))
     browser.find_element(By.CSS_SELECTOR, 'button[type="reset"]').click()
-    assert len(browser.execute_script(VISIBLE_POINTS)) == len(load_registry())
+    # The page redraws after the form's reset has run (a reset event comes before the values change),
+    # so the points come back a moment after the click returns.
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    everything = len(load_registry())
+    WebDriverWait(browser, 5).until(lambda page: len(page.execute_script(VISIBLE_POINTS)) == everything)
 
 
 def test_search_and_years_narrow_the_plot_and_the_table(browser):
