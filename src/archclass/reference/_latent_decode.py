@@ -16,9 +16,8 @@ import importlib.util
 
 import torch
 from torch import Tensor
-from torch.utils._python_dispatch import is_in_torch_dispatch_mode
 
-from archclass.reference._ops import mix_values
+from archclass.reference._ops import mix_values, under_counter
 
 HEADS_PER_PROGRAM = 16
 """Query heads a kernel program scores together; tl.dot needs at least 16 rows."""
@@ -69,7 +68,7 @@ def _use_kernel(query: Tensor, rows: Tensor) -> bool:
     return (
         rows.is_cuda
         and query.dtype == rows.dtype != torch.float64
-        and not is_in_torch_dispatch_mode()
+        and not under_counter()
         and not (torch.is_grad_enabled() and (query.requires_grad or rows.requires_grad))
         and _triton_installed()
     )
