@@ -23,6 +23,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu, or auto: fla's types on the GPU")
     parser.add_argument("--only", default="", help="comma-separated model types (default: all)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per model type")
+    parser.add_argument("--dtype", default="float32", help="bfloat16 for fla's types on the GPU")
     parser.add_argument("--fla-only", action="store_true", help="only the types flash-linear-attention registers")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
@@ -50,6 +51,8 @@ def main() -> None:
         on_row=keep,
         workers=args.workers,
         device=args.device,
+        timeout=args.timeout,
+        dtype=args.dtype,
         progress=lambda t: print(f"{time.time() - start:6.0f}s {t}", file=sys.stderr, flush=True),
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -22,14 +22,14 @@ Progress = Callable[[str], None]
 CENSUS_TIMEOUT = 60.0
 
 
-def _probe_in_child(model_type: str, lengths: Sequence[int], sender: Any, device: str) -> None:
+def _probe_in_child(model_type: str, lengths: Sequence[int], sender: Any, device: str, dtype: str) -> None:
     import torch
 
     torch.set_num_threads(1)
     if device == "auto":  # on a GPU machine fla's kernels (which transformers also calls) need the GPU
         device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        result = probe_hf(model_type, lengths=lengths, device=device, time_steps=False)
+        result = probe_hf(model_type, lengths=lengths, device=device, dtype=dtype, time_steps=False)
         sender.send(("ok", result.as_dict()))
     except HFProbeError as error:
         sender.send(("error", (str(error), error.kind)))
@@ -41,7 +41,7 @@ class _Child:
     """One model type probed in a forked process, so that a model that hangs or exhausts memory cannot
     stop the census; the parent has imported torch and transformers, so a fork starts at once."""
 
-    def __init__(self, model_type: str, lengths: Sequence[int], device: str) -> None:
+    def __init__(self, model_type: str, lengths: Sequence[int], device: str, dtype: str) -> None:
         import multiprocessing
 
         # A forked child cannot use CUDA once the parent has touched it (fla's import may have), so a
@@ -50,7 +50,7 @@ class _Child:
         context: Any = multiprocessing.get_context("spawn" if gpu else "fork")
         self.model_type = model_type
         self.receiver, sender = context.Pipe(duplex=False)
-        arguments = (model_type, lengths, sender, device)
+        arguments = (model_type, lengths, sender, device, dtype)
         self.process = context.Process(target=_probe_in_child, args=arguments, daemon=True)
         self.process.start()
         sender.close()
@@ -118,11 +118,12 @@ def census(
     workers: int | None = None,
     device: str = "cpu",
     on_row: Callable[[dict[str, Any]], None] | None = None,
+    dtype: str = "float32",
 ) -> list[dict[str, Any]]:
     """Every causal-LM model type classified, or given a one-line reason; compared with the registry.
 
     Model types run in forked processes, WORKERS at a time (default: one per CPU core), each with
-    TIMEOUT seconds. on_row gets each type's row as soon as it is done, so a run cut short keeps them."""
+    TIMEOUT seconds, in DTYPE (fla's chunked kernels refuse float32: bfloat16 on a GPU). on_row gets each type's row as soon as it is done, so a run cut short keeps them."""
     import os
     from multiprocessing.connection import wait
 
@@ -137,7 +138,7 @@ def census(
     limit = max(1, workers or os.cpu_count() or 1)
     while pending or running:
         while pending and len(running) < limit:
-            running.append(_Child(pending.pop(0), lengths, device))
+            running.append(_Child(pending.pop(0), lengths, device, dtype))
         ready = wait([child.receiver for child in running], timeout=1.0)
         for child in list(running):
             late = time.monotonic() - child.started > timeout

@@ -188,6 +188,11 @@ def shrink(values: Mapping[str, Any], layers: int | None = None) -> dict[str, An
     for key in ("mamba_d_head", "mamba_head_dim"):
         if isinstance(small.get(key), int) and isinstance(expand, (int, float)):
             small[key] = int(expand * WIDTH) // HEADS
+    if _is_size(small.get("expand_ratio")) and "num_heads" in small:
+        # fla's HGRN2 and LightNet: expand_ratio is a head's forget-gate width, and a config without
+        # num_heads gets hidden_size // expand_ratio heads, none once the width is small.
+        small["expand_ratio"] = WIDTH // HEADS
+        small["num_heads"] = HEADS
     if isinstance(small.get("time_step_rank"), int):
         small["time_step_rank"] = 8
     _set(small, _POSITION_KEYS, 8192)
