@@ -64,3 +64,24 @@ def test_the_static_cache_timed_on_cuda_holds_every_warm_up_capture_and_replay_s
     # The H200 run of 2026-12-03 decoded an empty input at T = 65,536: the draw stopped at 32,768.
     far = _Runner(model, config.vocab_size, "cpu", 65_536, repeats)
     assert far.tokens[:, 65_536 + steps - 1 : 65_536 + steps].numel() == 1
+
+
+def test_the_floor_counts_the_weights_a_step_reads_top_k_experts_and_one_embedding_row():
+    import transformers
+
+    from archclass.probe.hf import step_weight_bytes
+
+    config = small_config("mixtral")  # top-2 of 4 experts, untied embedding and head
+    model = transformers.AutoModelForCausalLM.from_config(config)
+    named = dict(model.named_parameters())
+    experts = sum(p.numel() * 4 for n, p in named.items() if ".experts." in n)  # float32
+    embedding = model.get_input_embeddings().weight
+    everything = sum(p.numel() * 4 for p in named.values())
+    expected = everything - experts // 2 - embedding.numel() * 4 + embedding.shape[1] * 4
+    assert step_weight_bytes(model, config) == expected
+    dense = small_config("llama")
+    dense_model = transformers.AutoModelForCausalLM.from_config(dense)
+    rows = dense_model.get_input_embeddings().weight
+    assert step_weight_bytes(dense_model, dense) == sum(p.numel() * 4 for p in dense_model.parameters()) - (
+        rows.numel() - rows.shape[1]
+    ) * 4
