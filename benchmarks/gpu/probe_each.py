@@ -65,6 +65,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     lines = args.out / "results.jsonl"
     lengths = [int(t) for t in args.lengths.split(",")]
+
     def order(name: str) -> tuple[int, int, str]:
         if name in FIRST:
             return 0, FIRST.index(name), name

@@ -8,6 +8,7 @@
 # part takes that file (copied back, e.g. to results/recall/published/runs.partial.jsonl) as its
 # RESUME-FILE. When all parts are in: python -m archclass.recall.published report FILE --out results/recall
 set -o pipefail
+export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True  # many runs share one GPU: less fragmentation
 source benchmarks/gpu/device_setup.sh
 part=${1:?usage: recall_published.sh PART [RESUME-FILE]}
 dest="$OUT/published"

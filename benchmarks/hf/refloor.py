@@ -39,7 +39,9 @@ def main() -> int:
         for row in rows:
             if row.get("error") or not row.get("copy_bandwidth_bytes_per_s"):
                 continue
-            config = small_config(None, {}, _config_file(row["model_type"]), 1)  # real_sizes.py keeps one layer of each kind
+            config = small_config(
+                None, {}, _config_file(row["model_type"]), 1
+            )  # real_sizes.py keeps one layer of each kind
             with torch.device("meta"):
                 model = transformers.AutoModelForCausalLM.from_config(config).to(torch.bfloat16)
             weights = step_weight_bytes(model, config)
@@ -47,7 +49,9 @@ def main() -> int:
             row["weight_bytes"] = weights
             row["floor_seconds"] = [(state + weights) / bandwidth for state in row["state_bytes"]]
             ratios = ", ".join(f"{s / f:.2f}x" for s, f in zip(row["step_seconds"], row["floor_seconds"], strict=True))
-            print(f"{path.name} {row['model_type']}: weights a step reads {weights / 1e6:,.0f} MB; step / floor {ratios}")
+            print(
+                f"{path.name} {row['model_type']}: weights a step reads {weights / 1e6:,.0f} MB; step / floor {ratios}"
+            )
         path.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     return 0
 

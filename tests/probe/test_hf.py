@@ -82,6 +82,7 @@ def test_the_floor_counts_the_weights_a_step_reads_top_k_experts_and_one_embeddi
     dense = small_config("llama")
     dense_model = transformers.AutoModelForCausalLM.from_config(dense)
     rows = dense_model.get_input_embeddings().weight
-    assert step_weight_bytes(dense_model, dense) == sum(p.numel() * 4 for p in dense_model.parameters()) - (
-        rows.numel() - rows.shape[1]
-    ) * 4
+    assert (
+        step_weight_bytes(dense_model, dense)
+        == sum(p.numel() * 4 for p in dense_model.parameters()) - (rows.numel() - rows.shape[1]) * 4
+    )

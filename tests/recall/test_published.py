@@ -59,3 +59,16 @@ def test_every_part_is_a_distinct_set_of_runs_at_the_published_scale():
     assert len(compact) == len(published.COMPACT) * len(published.D_MODELS)
     with pytest.raises(ValueError, match="part must be one of"):
         published.part_configs(99)
+
+
+def test_a_run_that_fails_is_kept_apart_and_does_not_lose_the_others(tmp_path):
+    good = _tiny("linear-attention", 16, 3e-3)
+    broken = replace(_tiny("gla", 16, 3e-3), overrides={"n_heads": 3})  # 3 heads do not divide 16
+    out = tmp_path / "part"
+    assert published.train_into([broken, good], out, None, workers=1) == 2
+    kept = [json.loads(line) for line in (out / "runs.partial.jsonl").read_text().splitlines()]
+    failed = [json.loads(line) for line in (out / "failed.jsonl").read_text().splitlines()]
+    assert [run["arch"] for run in kept] == ["linear-attention"]
+    assert [run["arch"] for run in failed] == ["gla"] and "divisible" in failed[0]["error"]
+    # Resumed, the failed run is tried again; the finished one is not.
+    assert published.train_into([broken, good], tmp_path / "again", out / "runs.partial.jsonl", workers=1) == 1

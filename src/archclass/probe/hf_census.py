@@ -123,7 +123,8 @@ def census(
     """Every causal-LM model type classified, or given a one-line reason; compared with the registry.
 
     Model types run in forked processes, WORKERS at a time (default: one per CPU core), each with
-    TIMEOUT seconds, in DTYPE (fla's chunked kernels refuse float32: bfloat16 on a GPU). on_row gets each type's row as soon as it is done, so a run cut short keeps them."""
+    TIMEOUT seconds, in DTYPE (fla's chunked kernels refuse float32: bfloat16 on a GPU). on_row gets
+    each type's row as soon as it is done, so a run cut short keeps them."""
     import os
     from multiprocessing.connection import wait
 

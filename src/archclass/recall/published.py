@@ -48,6 +48,7 @@ Differences from Zoology, and why:
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -173,12 +174,21 @@ def train_into(configs: list[Any], out: Path, resume: Path | None, workers: int 
     log.start(earlier)
     print(f"{len(configs) - len(todo)} runs already done, {len(todo)} to train", flush=True)
 
+    failed = out / "failed.jsonl"
+
     def finished(run: dict[str, Any]) -> None:
+        if "error" in run:  # kept apart, so that --resume trains it again and the report never sees it
+            with failed.open("a", encoding="utf-8") as stream:
+                stream.write(json.dumps(run) + "\n")
+            print(f"{run['arch']}  d={run['d_model']}  seed={run['seed']}  lr={run['lr']:g}  failed: {run['error']}")
+            return
         log.append(run)
         print(describe(run), flush=True)
 
     if todo:
-        run_configs(todo, workers=workers or len(todo), progress=finished)
+        # One run out of memory must not lose the others: on 2026-12-03 the first part's 18 runs shared
+        # the H200, one ran out of memory in its final test at 441 s, and the part kept only one run.
+        run_configs(todo, workers=workers or len(todo), progress=finished, keep_going=True)
     return len(todo)
 
 

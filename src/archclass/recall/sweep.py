@@ -152,7 +152,12 @@ def run_configs(
     results: list[dict[str, Any]] = []
     if workers <= 1:
         for config in configs:
-            result = _run_one(config, verbose)
+            try:
+                result = _run_one(config, verbose)
+            except Exception as error:
+                if not keep_going:
+                    raise
+                result = _failed(config, error)
             results.append(result)
             if progress:
                 progress(result)
@@ -169,12 +174,16 @@ def run_configs(
             except Exception as error:
                 if not keep_going:
                     raise
-                config = futures[future]
-                result = {**asdict(config), "error": f"{type(error).__name__}: {str(error).splitlines()[0]}"}
+                result = _failed(futures[future], error)
             results.append(result)
             if progress:
                 progress(result)
     return results
+
+
+def _failed(config: TrainConfig, error: Exception) -> dict[str, Any]:
+    """A run that raised, as a record of its settings with an "error" key."""
+    return {**asdict(config), "error": f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"}
 
 
 def run_distributed(

@@ -134,6 +134,10 @@ def evaluate(
     hits_by_bucket = torch.zeros(len(DISTANCE_BUCKETS) - 1, device=config.device)
     counts_by_bucket = torch.zeros_like(hits_by_bucket)
     per_k: dict[int, tuple[Tensor, Tensor]] = {}
+    # Tested sequences may be longer than trained ones (1,024 against 256 in the published protocol):
+    # fewer of them at a time keep a test batch's activations within a training batch's memory.
+    trained = int(max((length for length, _, _ in config.train_mix), default=config.seq_len))
+    rows = max(1, config.batch_size * min(trained, seq_len) // seq_len)
     for index, pairs in enumerate(config.pairs):
         data = generate(
             MQARConfig(config.vocab, pairs, seq_len),
@@ -143,8 +147,8 @@ def evaluate(
         )
         correct = torch.zeros((), device=config.device)
         total = torch.zeros((), device=config.device)
-        for start in range(0, sequences, config.batch_size):
-            chunk = slice(start, start + config.batch_size)
+        for start in range(0, sequences, rows):
+            chunk = slice(start, start + rows)
             mask = data.targets[chunk] != IGNORE
             with _autocast(config):
                 logits = model(data.inputs[chunk], mask)
