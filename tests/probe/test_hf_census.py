@@ -39,3 +39,12 @@ def test_a_type_that_hangs_is_recorded_as_timed_out_and_one_that_crashes_as_such
     assert [row["model_type"] for row in kept] == ["mamba", "llama"] and sorted(kept, key=rows.index) == rows
     assert [row["error_kind"] for row in rows] == ["timeout", "crash"]
     assert "exit code 3" in rows[1]["error"]
+
+
+def test_fla_model_types_map_to_the_registry_entries_that_name_them():
+    from archclass.probe.hf_census import _implementation_owners
+    from archclass.registry import load_registry
+
+    owners = _implementation_owners(load_registry())
+    assert owners["gla"] == "gla" and owners["gated_deltanet"] == "gated-deltanet"
+    assert owners["mamba"] == "mamba"  # named by both libraries, one entry

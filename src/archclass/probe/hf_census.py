@@ -201,10 +201,13 @@ def _declared_placement(registry: Any, arch_id: str) -> str:
 
 
 def _implementation_owners(registry: Any) -> dict[str, str]:
+    """The registry entry of each model type: transformers' names first, then fla's (fla registers its
+    model types with transformers, so the census meets them under the same names)."""
     owners: dict[str, str] = {}
-    for entry in registry:
-        for model_type in (getattr(entry, "implementations", None) or {}).get("transformers", []):
-            owners[model_type] = entry.id
+    for library in ("transformers", "fla"):
+        for entry in registry:
+            for model_type in (getattr(entry, "implementations", None) or {}).get(library, []):
+                owners.setdefault(model_type, entry.id)
     return owners
 
 

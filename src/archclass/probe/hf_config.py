@@ -184,6 +184,12 @@ def shrink(values: Mapping[str, Any], layers: int | None = None) -> dict[str, An
         and values["num_heads"] * values["head_dim"] == expand * width_before
     ):
         small["head_dim"] = int(expand * WIDTH) // small["num_heads"]
+    for key, value in values.items():  # fla's RWKV-7 value_dim: the width, per layer
+        if key.endswith("_dim") and width_before is not None:
+            if value == width_before:
+                small[key] = WIDTH
+            elif isinstance(value, list) and value and all(v == width_before for v in value):
+                small[key] = [WIDTH] * len(value)
     _keep_relations(small, values)
     for key in ("mamba_d_head", "mamba_head_dim"):
         if isinstance(small.get(key), int) and isinstance(expand, (int, float)):
