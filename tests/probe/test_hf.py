@@ -86,3 +86,22 @@ def test_the_floor_counts_the_weights_a_step_reads_top_k_experts_and_one_embeddi
         step_weight_bytes(dense_model, dense)
         == sum(p.numel() * 4 for p in dense_model.parameters()) - (rows.numel() - rows.shape[1]) * 4
     )
+
+
+def test_a_growing_cache_behind_kernels_the_counter_cannot_see_is_not_called_efficient(monkeypatch):
+    import transformers
+
+    from archclass.probe import hf
+    from archclass.probe.hf_config import HFProbeError
+
+    # fla's layers launch Triton kernels the FLOP counter cannot see; stand in with llama and mamba
+    # dressed as fla models (fla itself needs a GPU).
+    monkeypatch.setattr(hf, "_refuse_fla_on_cpu", lambda model, device: None)
+    monkeypatch.setattr(transformers.LlamaForCausalLM, "__module__", "fla.models.stand_in")
+    monkeypatch.setattr(transformers.MambaForCausalLM, "__module__", "fla.models.stand_in")
+    with pytest.raises(HFProbeError, match="efficiency not measured") as refused:
+        probe_hf("llama", lengths=LENGTHS)
+    assert refused.value.kind == "uncounted"
+    constant = probe_hf("mamba", lengths=LENGTHS)
+    assert constant.placement == "EC"
+    assert any("Triton kernels are not in the counted FLOPs" in note for note in constant.notes)

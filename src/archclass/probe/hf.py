@@ -256,6 +256,21 @@ def probe_hf(
     state_fit = fit_growth(list(sorted(lengths)), [c.scalars for c in counts])
     compute_fit = fit_growth(list(sorted(lengths)), flops)
     grows = state_fit.growth != "constant"
+    if type(model).__module__.startswith("fla."):
+        # fla's layers launch Triton kernels straight from Python, outside torch's dispatcher, so the
+        # FLOP and byte counters see the projections around them and not the kernel that reads the
+        # cache: fla's parallax decode read as constant work over a growing cache (H200, 2026-12-03).
+        if grows:
+            raise HFProbeError(
+                f"{model_type}: its cache grows ({state_fit.growth} in T), but fla's Triton kernels run "
+                "outside torch's dispatcher, so the probe cannot count a step's work: not compact, "
+                "efficiency not measured",
+                "uncounted",
+            )
+        notes.append(
+            "fla's Triton kernels are not in the counted FLOPs; the state is constant, and a step of fixed "
+            "shapes over a constant state does the same work at every T, so efficiency follows from it"
+        )
     facts = {"compute": compute_fit.growth, "state": state_fit.growth, "retrieval": "exact" if grows else "none"}
     flags, _ = classify_facts(facts)
     if grows:
