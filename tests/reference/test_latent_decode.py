@@ -26,6 +26,7 @@ from archclass.reference._latent_decode import (  # noqa: E402
     PROGRAMS_PER_SM,
     TOKENS_PER_TILE,
     fused_latent_attention,
+    heads_per_program,
     latent_attention,
     plain_latent_attention,
     split_plan,
@@ -106,13 +107,16 @@ def test_splits_cover_the_cache_in_whole_tiles_with_none_empty(programs_per_spli
 
 
 def test_a_long_cache_fills_the_gpu() -> None:
-    """At the H200's 65k-token benchmark (one batch row, 32 heads in 2 head blocks) the splits give each
+    """At the H200's 65k-token benchmark (one batch row, 32 heads in one program) the splits give each
     SM the planned number of programs, or hit the cap."""
-    splits, _ = split_plan(65_536, 2, H200_SMS)
-    assert splits == MAX_SPLITS or 2 * splits >= PROGRAMS_PER_SM * H200_SMS
-    assert split_plan(65_536, 8, H200_SMS)[0] * 8 >= PROGRAMS_PER_SM * H200_SMS  # 128 heads
+    assert heads_per_program(32) == 32 and heads_per_program(2) == 16 and heads_per_program(128) == 32
+    splits, _ = split_plan(65_536, 1, H200_SMS)
+    assert splits == MAX_SPLITS or splits >= PROGRAMS_PER_SM * H200_SMS
+    # 128 heads, four programs a split; whole tiles round the count of splits down a little (64 for 66)
+    assert split_plan(65_536, 4, H200_SMS)[0] * 4 >= 0.95 * PROGRAMS_PER_SM * H200_SMS
     # and a short one is not cut finer than MIN_SPLIT_TOKENS
-    assert [split_plan(t, 2, H200_SMS)[0] for t in (255, 512, 4096)] == [1, 2, 16]
+    short = (255, 512, 4096)
+    assert [split_plan(t, 1, H200_SMS)[0] for t in short] == [t // MIN_SPLIT_TOKENS for t in short]
 
 
 def test_the_launch_depends_on_shapes_alone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,7 +125,7 @@ def test_the_launch_depends_on_shapes_alone(monkeypatch: pytest.MonkeyPatch) -> 
     replaced by one that records the launch, so this runs without triton.)"""
     launches = []
     recorder = type(sys)("archclass.reference._latent_decode_kernels")
-    recorder.launch = lambda query, rows, *plan: launches.append((rows.shape, plan))  # type: ignore[attr-defined]
+    recorder.launch = lambda query, rest, rows, *plan: launches.append((rows.shape, plan))  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, recorder.__name__, recorder)
     for capacity, seed in [(4096, 0), (4096, 1), (8192, 2)]:
         buffer = torch.randn(1, capacity, 576, generator=torch.Generator().manual_seed(seed))
@@ -155,6 +159,9 @@ _INTERPRETED = textwrap.dedent(
         batch, heads, d_value, d_rope, tokens, dtype = case
         query, rows, scale = _inputs(batch, heads, d_value, d_rope, tokens, getattr(torch, dtype))
         results[case] = fused_latent_attention(query, rows, d_value, scale, sm_count=H200_SMS)
+        # the query's two parts as two tensors of their own (MLA's step hands them over apart)
+        apart = query[..., :d_value].clone(), query[..., d_value:].clone()
+        results[(*case, "apart")] = fused_latent_attention(apart[0], rows, d_value, scale, H200_SMS, apart[1])
     torch.save(results, sys.argv[1])
     """
 )
@@ -191,11 +198,11 @@ def interpreted(tmp_path_factory) -> dict:
 def test_the_kernels_interpreted_match_the_formula(interpreted: dict, case: tuple) -> None:
     batch, heads, d_value, d_rope, tokens, dtype = case
     query, rows, scale = _inputs(batch, heads, d_value, d_rope, tokens, getattr(torch, dtype))
-    fused = interpreted[case]
-    assert fused.dtype == query.dtype and fused.shape == (batch, heads, d_value)
     tol = 1e-4 if dtype == "float32" else 2e-3
     expected = plain_latent_attention(query.float(), rows.float(), d_value, scale)
-    torch.testing.assert_close(fused.float(), expected, rtol=tol, atol=tol * 0.1)
+    for fused in (interpreted[case], interpreted[(*case, "apart")]):
+        assert fused.dtype == query.dtype and fused.shape == (batch, heads, d_value)
+        torch.testing.assert_close(fused.float(), expected, rtol=tol, atol=tol * 0.1)
 
 
 cuda = pytest.mark.skipif(not (torch.cuda.is_available() and HAS_TRITON), reason="needs a CUDA device and triton")

@@ -20,8 +20,8 @@ from torch import Tensor
 # divisible by 16) would compile new variants as a cache grows, and a compile cannot be captured in a graph.
 @triton.jit(do_not_specialize=["tokens", "per_split"])
 def _attend_split(
-    query, rows, partial, lse,
-    q_batch, q_head, q_col, r_batch, r_token, r_col,
+    query, rest, rows, partial, lse,
+    q_batch, q_head, q_col, s_batch, s_head, s_col, r_batch, r_token, r_col,
     heads, tokens, per_split, splits, d_value, d_rest, scale,
     BLOCK_H: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_V: tl.constexpr, BLOCK_R: tl.constexpr,
     PRECISION: tl.constexpr,
@@ -30,11 +30,12 @@ def _attend_split(
     h = head_block * BLOCK_H + tl.arange(0, BLOCK_H)
     v_cols, r_cols = tl.arange(0, BLOCK_V), tl.arange(0, BLOCK_R)
     h_ok, v_ok, r_ok = h < heads, v_cols < d_value, r_cols < d_rest
-    # The first d_value columns (the values) and the rest (the rotary part) as two blocks, each a power
-    # of two wide and masked, so any d_value and d_rest work.
+    # The query's first d_value columns (scoring the values) and the rest (the rotary part) come as two
+    # tensors and load as two blocks, each a power of two wide and masked, so any d_value and d_rest work.
     q_rows = query + b.to(tl.int64) * q_batch + h[:, None] * q_head
     q_v = tl.load(q_rows + v_cols[None, :] * q_col, mask=h_ok[:, None] & v_ok[None, :], other=0.0)
-    q_r = tl.load(q_rows + (d_value + r_cols[None, :]) * q_col, mask=h_ok[:, None] & r_ok[None, :], other=0.0)
+    s_rows = rest + b.to(tl.int64) * s_batch + h[:, None] * s_head
+    q_r = tl.load(s_rows + r_cols[None, :] * s_col, mask=h_ok[:, None] & r_ok[None, :], other=0.0)
     start = split * per_split
     end = tl.minimum(start + per_split, tokens)
     top = tl.full([BLOCK_H], float("-inf"), tl.float32)  # running max of the scores
@@ -80,11 +81,22 @@ def _combine_splits(partial, lse, out, splits, d_value, BLOCK_S: tl.constexpr, B
 
 
 def launch(
-    query: Tensor, rows: Tensor, d_value: int, scale: float, splits: int, per_split: int, block_h: int, block_n: int
+    query: Tensor,
+    rest: Tensor,
+    rows: Tensor,
+    scale: float,
+    splits: int,
+    per_split: int,
+    block_h: int,
+    block_n: int,
+    num_warps: int = 8,
+    num_stages: int = 2,
 ) -> Tensor:
     """Both kernels, over `splits` splits of `per_split` rows (a multiple of `block_n`, none empty), with
-    `block_h` heads to a program."""
-    batch, heads, width = query.shape
+    `block_h` heads to a program; query (batch, heads, d_value) and rest (batch, heads, width - d_value)
+    are the two parts of the query."""
+    batch, heads, d_value = query.shape
+    width = rows.shape[-1]
     tokens = rows.shape[1]
     head_blocks = triton.cdiv(heads, block_h)
     block_v = max(16, triton.next_power_of_2(d_value))  # tl.dot takes blocks of at least 16
@@ -92,15 +104,16 @@ def launch(
     lse = torch.empty(batch, heads, splits, device=rows.device, dtype=torch.float32)
     out = torch.empty(batch, heads, d_value, device=rows.device, dtype=query.dtype)
     _attend_split[(head_blocks, splits, batch)](
-        query, rows, partial, lse, *query.stride(), *rows.stride(),
+        query, rest, rows, partial, lse, *query.stride(), *rest.stride(), *rows.stride(),
         heads, tokens, per_split, splits, d_value, width - d_value, scale,
         BLOCK_H=block_h, BLOCK_N=block_n,
         BLOCK_V=block_v, BLOCK_R=max(16, triton.next_power_of_2(width - d_value)),
         # float32 as float32 (PyTorch's default for float32 products), not as tf32
         PRECISION="ieee" if query.dtype == torch.float32 else "tf32",
-        # Compiled offline for sm_90 (Triton 3.6): with 8 warps neither bfloat16 (96 registers) nor
-        # float32 (92) spills; with 4, float32 spilled 8 KB a thread. 2 stages: the next tile is in flight.
-        num_warps=8, num_stages=2,
+        # Compiled offline for sm_90 (Triton 3.6), 16 heads a program: with 8 warps neither bfloat16 (96
+        # registers) nor float32 (92) spilled; with 4, float32 spilled 8 KB a thread. 2 stages: the next
+        # tile is in flight. benchmarks/gpu/latent_tune.py times the alternatives on a GPU.
+        num_warps=num_warps, num_stages=num_stages,
     )  # fmt: skip
     # 64 columns of every split in a program: at most 128 x 64 float32 partial sums, 64 a thread.
     block_s, block_c = max(16, triton.next_power_of_2(splits)), min(64, block_v)

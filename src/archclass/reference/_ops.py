@@ -112,14 +112,21 @@ def into_buffer(items: Tensor, axis: int) -> Tensor:
     return buffer
 
 
-def append(buffer: Tensor, length: int, item: Tensor, axis: int) -> Tensor:
-    """Write `item` (one slot along `axis`) into slot `length` of `buffer`, in place, and return the
-    buffer; a full one is first copied into one twice as large. A state of `length` tokens never reads
-    slot `length`, so the state this step was given stays valid."""
+def reserve(buffer: Tensor, length: int, axis: int) -> Tensor:
+    """`buffer` if it has a slot `length` along `axis`, else a copy of its first `length` slots into one
+    twice as large. A step may then write slot `length` in place: a state of `length` tokens never reads
+    it, so the state the step was given stays valid."""
     if buffer.shape[axis] <= length:
         larger = _resized(buffer, axis, room_for(length + 1))
         larger.narrow(axis, 0, length).copy_(buffer.narrow(axis, 0, length))
         buffer = larger
+    return buffer
+
+
+def append(buffer: Tensor, length: int, item: Tensor, axis: int) -> Tensor:
+    """Write `item` (one slot along `axis`) into slot `length` of `buffer`, in place (see reserve), and
+    return the buffer."""
+    buffer = reserve(buffer, length, axis)
     buffer.narrow(axis, length, 1).copy_(item)
     return buffer
 

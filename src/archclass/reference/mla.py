@@ -14,10 +14,11 @@ materialises per-head keys for the whole cache. Each token's latent and rotary k
 one cache row of d_latent + d_rope (the layout of DeepSeek's FlashMLA), so the absorbed query scores
 whole rows and the values are their first d_latent columns: one pass over the cache does both (a fused
 split-KV kernel on CUDA, see _latent_decode). The cache is kept in a buffer with spare slots and a
-length, so a step writes one slot and copies none of it (see _ops.append). The step is written for
-few kernels, because at batch 1 its fixed part, not its cache, decides its time: one input product, the
-RoPE frequencies kept from step to step, 19 kernels on CUDA (about 50 on the H200 at first, 130 us
-against a 24 us floor).
+length, so a step writes one slot and copies none of it (see _ops.reserve). The step is written for
+few kernels, because at batch 1 its fixed part, not its cache, decides its time (20 kernels took 100 us
+on the H200 at T = 1,024, against a 24 us floor): one input product; RoPE's cos and sin read from a
+table of positions (as deployed models keep one) and applied in three kernels; the cache row written
+straight into its slot; the two parts of the absorbed query handed to the kernel apart, not joined.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from torch import Tensor, nn
 
 from archclass.reference import ReferenceSpec, attention_heads
 from archclass.reference._latent_decode import latent_attention
-from archclass.reference._ops import append, attend, into_buffer
+from archclass.reference._ops import attend, into_buffer, reserve, room_for
 
 
 def frequencies(dim: int, device: torch.device, work: torch.dtype, base: float = 10000.0) -> Tensor:
@@ -39,17 +40,17 @@ def frequencies(dim: int, device: torch.device, work: torch.dtype, base: float =
 
 
 def rotation(pos: Tensor, dim: int, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
-    """cos and sin of the RoPE angles pos * frequency, (len(pos), dim). The angles are computed in at
-    least float32 so bfloat16 positions stay exact."""
+    """cos of the RoPE angles pos * frequency, (len(pos), dim), and their sin with the first half negated
+    (rope's sign). The angles are computed in at least float32 so bfloat16 positions stay exact."""
     work = torch.promote_types(dtype, torch.float32)
     angle = pos.to(work)[:, None] * frequencies(dim, pos.device, work)
-    return angle.cos().to(dtype), angle.sin().to(dtype)
+    sin = angle.sin()
+    return angle.cos().to(dtype), torch.cat([-sin[:, : dim // 2], sin[:, dim // 2 :]], dim=-1).to(dtype)
 
 
-def rope(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
-    """Rotate pairs (x_i, x_{i+d/2}) of x (..., d) by the angles whose cos and sin are given."""
-    half = x.shape[-1] // 2
-    return x * cos + torch.cat([-x[..., half:], x[..., :half]], dim=-1) * sin
+def rope(x: Tensor, cos: Tensor, signed_sin: Tensor) -> Tensor:
+    """Rotate pairs (x_i, x_{i+d/2}) of x (..., d) by the angles: x cos + (x_{i+d/2}, x_i) * signed sin."""
+    return torch.addcmul(x * cos, x.roll(x.shape[-1] // 2, dims=-1), signed_sin)
 
 
 class MultiHeadLatentAttention(nn.Module):
@@ -64,8 +65,9 @@ class MultiHeadLatentAttention(nn.Module):
         # W_q, W_qr (the rotary queries), W_kr (the shared rotary key) and W_dkv (the latent the cache
         # stores) as one product, the rotary parts side by side so they are rotated together.
         self.project = nn.Linear(d_model, d_model + n_heads * d_rope + d_rope + d_latent, bias=False)
-        # A step's RoPE frequencies, kept from step to step (not a buffer: .to(bfloat16) would round them)
-        self._step_frequencies: dict[tuple[torch.device, torch.dtype], Tensor] = {}
+        # cos and signed sin by position for the step, grown like a cache buffer (not a registered buffer:
+        # a function of position alone, not a weight or a state)
+        self._rotations: dict[tuple[torch.device, torch.dtype], tuple[Tensor, Tensor]] = {}
         self.out = nn.Linear(d_model, d_model, bias=False)
 
     def _split(self, x: Tensor, cos: Tensor, sin: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -104,24 +106,30 @@ class MultiHeadLatentAttention(nn.Module):
         rows = self.project.weight.new_zeros(batch, 0, self.d_latent + self.d_rope)
         return {"rows": into_buffer(rows, 1), "length": 0}
 
+    def _rotation_at(self, n: int, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+        """cos and signed sin at position n, (1, d_rope): rows of the table, so no kernel computes them."""
+        table = self._rotations.get((device, dtype))
+        if table is None or table[0].shape[0] <= n:
+            table = rotation(torch.arange(room_for(n + 1), device=device), self.d_rope, dtype)
+            self._rotations[(device, dtype)] = table
+        return table[0][n : n + 1], table[1][n : n + 1]
+
     def step(self, x: Tensor, state: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
         n = state["length"]  # this token's position
-        work = torch.promote_types(x.dtype, torch.float32)
-        key = (x.device, work)
-        if key not in self._step_frequencies:  # six small kernels a step fewer than rotation()
-            self._step_frequencies[key] = frequencies(self.d_rope, x.device, work)
-        angle = (self._step_frequencies[key] * n)[None]  # float32 holds every position up to 2^24 exactly
-        cos, sin = angle.cos().to(x.dtype), angle.sin().to(x.dtype)
-        q, q_r, row = self._split(x, cos, sin)  # (batch, heads, .), (batch, heads, .), (batch, c + r)
-        # Written into slot n of a buffer with spare slots; the first n + 1 slots are this token's cache.
-        buffer = append(state["rows"], n, row.unsqueeze(1), 1)
-        rows = buffer[:, : n + 1]
+        heads, r = self.n_heads, self.d_rope
+        q, rotary, c = self.project(x).split([self.d_model, (heads + 1) * r, self.d_latent], dim=-1)
+        rotated = rope(rotary.unflatten(-1, (heads + 1, r)), *self._rotation_at(n, x.device, x.dtype))
+        # The cache row [c ; RoPE(k^R)] goes straight into slot n of a buffer with spare slots; the first
+        # n + 1 slots are this token's cache.
+        buffer = reserve(state["rows"], n, 1)
+        torch.cat([c, rotated[:, -1]], dim=-1, out=buffer[:, n])
         # Absorb W_uk into the query: q_h . (W_uk,h c_s) = (W_uk,h^T q_h) . c_s; with the rotary query
         # beside it, the query scores whole cache rows, whose latents are the values.
-        w_uk = self.up_k.weight.unflatten(0, (self.n_heads, self.d_head))  # (heads, d_head, d_latent)
-        w_uv = self.up_v.weight.unflatten(0, (self.n_heads, self.d_head))
-        query = torch.cat([torch.einsum("bhd,hdc->bhc", q, w_uk), q_r], dim=-1)
-        mixed = latent_attention(query, rows, self.d_latent, (self.d_head + self.d_rope) ** -0.5)  # (batch, heads, c)
+        w_uk = self.up_k.weight.unflatten(0, (heads, self.d_head))  # (heads, d_head, d_latent)
+        w_uv = self.up_v.weight.unflatten(0, (heads, self.d_head))
+        q_latent = torch.einsum("bhd,hdc->bhc", q.unflatten(-1, (heads, self.d_head)), w_uk)
+        scale = (self.d_head + self.d_rope) ** -0.5
+        mixed = latent_attention(q_latent, buffer[:, : n + 1], self.d_latent, scale, rest=rotated[:, :-1])
         y = torch.einsum("bhc,hdc->bhd", mixed, w_uv)  # W_uv after the sum
         return self.out(y.flatten(-2)), {"rows": buffer, "length": n + 1}
 
