@@ -109,3 +109,20 @@ def test_a_config_validators_two_line_error_keeps_its_cause_on_the_one_line():
         "ValueError: Class validation error for validator 'validate_architecture': ValueError: x must be 0"
     )
     assert first_line(KeyError("full_attention")) == "KeyError: 'full_attention'"
+
+
+def test_shrink_makes_fields_that_were_the_width_and_a_hybrids_attention_sub_config_small():
+    small = shrink(
+        {
+            "hidden_size": 2048,
+            "num_hidden_layers": 24,
+            "value_dim": [2048] * 24,  # fla's RWKV-7: the width, per layer
+            "dim_fx": 2048,  # fla's CAT: must equal the width
+            "attn": {"layers": [1, 3], "num_heads": 18, "num_kv_heads": 18, "window_size": 2048},
+        }
+    )
+    width = small["hidden_size"]
+    assert small["dim_fx"] == width and set(small["value_dim"]) == {width}
+    assert len(small["value_dim"]) == small["num_hidden_layers"] == 2
+    assert small["attn"]["layers"] == [1] and small["attn"]["window_size"] < min(LENGTHS)
+    assert width % small["attn"]["num_heads"] == 0 and small["attn"]["num_kv_heads"] == small["attn"]["num_heads"]

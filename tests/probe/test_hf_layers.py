@@ -71,3 +71,11 @@ def test_layers_that_share_an_earlier_layers_cache_leave_every_kind_among_the_la
     kept, shared = changes["num_hidden_layers"], changes["num_kv_shared_layers"]
     assert kept == 10 and 1 <= shared < kept
     assert set(changes["layer_types"][: kept - shared]) == {"s", "f"}
+
+
+def test_index_lists_inside_a_sub_config_are_renumbered_too():
+    # fla's hybrids name their attention layers in a sub-config: attn = {"layers": [...], ...}
+    values = {"num_hidden_layers": 18, "attn": {"layers": [1, 3, 5, 7], "num_heads": 18}}
+    changes = cut_layers(values, None, lambda key, size: size)
+    assert changes["num_hidden_layers"] == 2
+    assert changes["attn"] == {"layers": [1], "num_heads": 18}

@@ -139,12 +139,28 @@ def _set(values: dict[str, Any], keys: Sequence[str], new: Any, *, only_int: boo
             values[key] = new
 
 
+def _shrink_attention(values: Mapping[str, Any]) -> dict[str, Any]:
+    """An attention sub-config (heads, kv heads, a window, its layer indices) at the small size."""
+    small = dict(values)
+    heads_before = next((small[k] for k in _HEAD_KEYS if _is_size(small.get(k))), None)
+    kv_before = next((small[k] for k in _KV_KEYS if _is_size(small.get(k))), None)
+    _set(small, _HEAD_KEYS, HEADS)
+    if kv_before is not None:
+        _set(small, _KV_KEYS, 1 if kv_before == 1 else (HEADS if heads_before in (None, kv_before) else HEADS // 2))
+    for key in _WINDOW_KEYS:
+        if _is_size(small.get(key)) and small[key] > 0:
+            small[key] = WINDOW
+    return small
+
+
 def shrink(values: Mapping[str, Any], layers: int | None = None) -> dict[str, Any]:
     """A config dict made small, with its pattern of layer kinds, windows and ratios kept."""
     small = dict(values)
     for key, value in values.items():
         if isinstance(value, dict) and any(k in value for k in _WIDTH_KEYS + LAYER_KEYS):
             small[key] = shrink(value, layers)  # a sub-model's config (text_config, decoder_config, ...)
+        elif isinstance(value, dict) and any(k in value for k in _HEAD_KEYS + _WINDOW_KEYS):
+            small[key] = _shrink_attention(value)  # a hybrid's attention layers (fla's attn = {...})
     heads_before = next((small[k] for k in _HEAD_KEYS if isinstance(small.get(k), int)), None)
     kv_before = next((small[k] for k in _KV_KEYS if isinstance(small.get(k), int)), None)
     _set(small, _WIDTH_KEYS, WIDTH)
@@ -184,8 +200,8 @@ def shrink(values: Mapping[str, Any], layers: int | None = None) -> dict[str, An
         and values["num_heads"] * values["head_dim"] == expand * width_before
     ):
         small["head_dim"] = int(expand * WIDTH) // small["num_heads"]
-    for key, value in values.items():  # fla's RWKV-7 value_dim: the width, per layer
-        if key.endswith("_dim") and width_before is not None:
+    for key, value in values.items():  # fla's RWKV-7 value_dim (per layer) and CAT's dim_fx: the width
+        if (key.endswith("_dim") or key.startswith("dim_")) and width_before is not None:
             if value == width_before:
                 small[key] = WIDTH
             elif isinstance(value, list) and value and all(v == width_before for v in value):

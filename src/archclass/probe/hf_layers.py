@@ -54,7 +54,11 @@ def _index_keys(values: Mapping[str, Any], total: int) -> list[str]:
     """Lists of layer indices: increasing integers below the layer count, in a field named for layers."""
     found = []
     for key, value in values.items():
-        named = key in _INDEX_LIST_KEYS or ("layer" in key and any(w in key for w in ("idx", "indices", "ids")))
+        named = (
+            key in _INDEX_LIST_KEYS
+            or key.endswith(".layers")
+            or ("layer" in key and any(w in key for w in ("idx", "indices", "ids")))
+        )
         if (
             named
             and isinstance(value, list)
@@ -141,7 +145,16 @@ def cut_layers(values: Mapping[str, Any], per_kind: int | None, shrink_size: Siz
     if not kind_keys and pattern is not None:  # a pattern that repeats over the layers (RecurrentGemma's)
         per_layer = [k for k in _per_layer_keys(values, len(values[pattern])) if k in PATTERN_KEYS or k == pattern]
         kind_keys = per_layer
-    index_keys = _index_keys(values, total) if total else []
+    # Index lists inside a sub-config, as "key.sub" (fla's hybrids: attn = {"layers": [1, 3, ...], ...})
+    nested = {
+        f"{key}.{sub}": inner
+        for key, value in values.items()
+        if isinstance(value, dict)
+        for sub, inner in value.items()
+        if sub == "layers" and isinstance(inner, list)
+    }
+    index_keys = _index_keys({**values, **nested}, total) if total else []
+    values = {**values, **{k: v for k, v in nested.items() if k in index_keys}}
     changes: dict[str, Any] = {}
     if kind_keys or index_keys:
         length = len(values[kind_keys[0]]) if kind_keys else int(total or 0)
@@ -170,7 +183,12 @@ def cut_layers(values: Mapping[str, Any], per_kind: int | None, shrink_size: Siz
         else:
             changes[key] = kept if key in kind_keys else [shrink_size(key, v) for v in kept]
     for key in index_keys:
-        changes[key] = [selected.index(i) for i in values[key] if i in selected]
+        kept_indices = [selected.index(i) for i in values[key] if i in selected]
+        outer, _, sub = key.partition(".")
+        if sub:  # back into its sub-config
+            changes[outer] = {**changes.get(outer, values[outer]), sub: kept_indices}
+        else:
+            changes[key] = kept_indices
     if total is not None:
         for key in _per_layer_dict_keys(values, total):
             changes[key] = {
